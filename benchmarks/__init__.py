@@ -1,0 +1,1 @@
+"""Benchmarks of tenantwatch (``make bench``)."""

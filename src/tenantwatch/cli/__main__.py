@@ -1,0 +1,3 @@
+from tenantwatch.cli import main
+
+main()

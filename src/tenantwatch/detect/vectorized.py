@@ -1,0 +1,97 @@
+"""The Polars engine: a rule's condition tree compiled to one expression over a batch.
+
+Every atom ends in ``fill_null(False)``, so a missing field is false and ``not`` of it is true
+(DESIGN decision 6). Regexes run on Polars' Rust regex engine, which is linear-time.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+
+import polars as pl
+from polars._typing import PolarsDataType
+
+from tenantwatch.detect.atoms import And, Atom, Node, Not, Or
+from tenantwatch.errors import RuleError
+
+__all__ = ["compile_polars"]
+
+
+def compile_polars(node: Node) -> pl.Expr:
+    """The boolean expression of a condition tree (true = the event matches)."""
+    if isinstance(node, And):
+        return functools.reduce(operator.and_, (compile_polars(n) for n in node.items))
+    if isinstance(node, Or):
+        return functools.reduce(operator.or_, (compile_polars(n) for n in node.items))
+    if isinstance(node, Not):
+        return ~compile_polars(node.item)
+    return _atom(node)
+
+
+def _atom(atom: Atom) -> pl.Expr:
+    if atom.op == "keyword":
+        text = pl.col("raw_data").str.to_lowercase()
+        if atom.extra == "glob":
+            return text.str.contains(atom.value).fill_null(False)
+        return text.str.contains(atom.value, literal=True).fill_null(False)
+    assert atom.field is not None
+    column = atom.field.expr()
+    dtype = atom.field.dtype
+    if atom.op == "null":
+        return column.is_null()
+    if atom.op == "exists":
+        return column.is_not_null() if atom.value else column.is_null()
+    if atom.op == "fieldref":
+        other = atom.extra.expr()
+        return column.cast(pl.String).eq(other.cast(pl.String)).fill_null(False)
+    if isinstance(dtype, pl.List):
+        element = _scalar(atom, pl.element(), pl.String() if dtype.inner is None else dtype.inner)
+        return column.list.eval(element.fill_null(False)).list.any().fill_null(False)
+    return _scalar(atom, column, dtype).fill_null(False)
+
+
+def _scalar(atom: Atom, column: pl.Expr, dtype: PolarsDataType | None) -> pl.Expr:
+    op, value = atom.op, atom.value
+    if op == "time_part":
+        parts = {
+            "minute": column.dt.minute(),
+            "hour": column.dt.hour(),
+            "day": column.dt.day(),
+            "week": column.dt.week(),
+            "month": column.dt.month(),
+            "year": column.dt.year(),
+        }
+        return parts[str(atom.extra)].eq(value)
+    if op == "num_cmp":
+        number = column.cast(pl.Float64, strict=False)
+        bound = float(value)
+        compare = {
+            "lt": number.lt(bound),
+            "lte": number.le(bound),
+            "gt": number.gt(bound),
+            "gte": number.ge(bound),
+        }
+        return compare[str(atom.extra)]
+    if op == "num_eq":
+        if dtype is not None and dtype.is_numeric():
+            return column.eq(value)
+        return column.cast(pl.String).eq(str(value))
+    if op == "bool_eq":
+        if dtype == pl.Boolean:
+            return column.eq(value)
+        return column.cast(pl.String).str.to_lowercase().eq("true" if value else "false")
+    text = column.cast(pl.String)
+    if not atom.cased:
+        text = text.str.to_lowercase()
+    if op == "eq":
+        return text.eq(value)
+    if op == "startswith":
+        return text.str.starts_with(value)
+    if op == "endswith":
+        return text.str.ends_with(value)
+    if op == "contains":
+        return text.str.contains(value, literal=True)
+    if op in ("glob", "regex"):
+        return text.str.contains(value)
+    raise RuleError(f"internal: unknown atom {op}")

@@ -1,0 +1,337 @@
+"""The event store: one DuckDB file holding events, findings, checkpoints and quarantine.
+
+Inserts are idempotent on (tenant, record id): a record fetched twice is stored once, and only
+the rows a batch really added are handed to detection, so a duplicate never alerts twice. A
+batch's events, findings, quarantined records and source checkpoints commit in one transaction:
+after a crash at any instant the store holds either all of a batch or none of it, and the
+sources resume from the checkpoint that matches what is stored.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import polars as pl
+
+from tenantwatch.errors import StoreError
+from tenantwatch.model.batch import Checkpoint, QuarantinedRecord
+from tenantwatch.model.finding import Finding
+from tenantwatch.model.schema import EVENT_SCHEMA
+from tenantwatch.normalize.columns import conform
+
+__all__ = ["DuckDBStore"]
+
+SCHEMA_VERSION = 1
+EVENT_COLUMNS = EVENT_SCHEMA.names
+
+
+def _event_ddl(con: duckdb.DuckDBPyConnection) -> str:
+    empty = EVENT_SCHEMA.empty_table()  # noqa: F841 - read by DuckDB's replacement scan
+    rel = con.sql("SELECT * FROM empty")
+    columns = [f'"{n}" {t}' for n, t in zip(rel.columns, rel.types, strict=True)]
+    columns.append('"tw_stored_time" TIMESTAMP WITH TIME ZONE DEFAULT current_timestamp')
+    return (
+        "CREATE TABLE IF NOT EXISTS events ("
+        + ", ".join(columns)
+        + ", PRIMARY KEY (tw_tenant, tw_uid))"
+    )
+
+
+TABLES = [
+    """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS findings (
+        uid VARCHAR PRIMARY KEY,
+        tenant VARCHAR NOT NULL,
+        rule_id VARCHAR NOT NULL,
+        rule_title VARCHAR,
+        severity VARCHAR,
+        entity_key VARCHAR,
+        entity JSON,
+        description VARCHAR,
+        techniques VARCHAR[],
+        first_seen TIMESTAMP WITH TIME ZONE,
+        last_seen TIMESTAMP WITH TIME ZONE,
+        created_time TIMESTAMP WITH TIME ZONE,
+        updated_time TIMESTAMP WITH TIME ZONE DEFAULT current_timestamp,
+        count INTEGER,
+        evidence_uids VARCHAR[],
+        observables JSON,
+        status VARCHAR,
+        delivered BOOLEAN DEFAULT false
+    )""",
+    """CREATE TABLE IF NOT EXISTS checkpoints (
+        tenant VARCHAR, source VARCHAR, stream VARCHAR,
+        watermark TIMESTAMP WITH TIME ZONE,
+        state JSON,
+        updated_time TIMESTAMP WITH TIME ZONE DEFAULT current_timestamp,
+        PRIMARY KEY (tenant, source, stream)
+    )""",
+    """CREATE SEQUENCE IF NOT EXISTS quarantine_seq""",
+    """CREATE TABLE IF NOT EXISTS quarantine (
+        id BIGINT DEFAULT nextval('quarantine_seq') PRIMARY KEY,
+        tenant VARCHAR, source VARCHAR, stream VARCHAR, shape VARCHAR,
+        reason VARCHAR, record_id VARCHAR, raw BLOB,
+        time TIMESTAMP WITH TIME ZONE DEFAULT current_timestamp
+    )""",
+]
+
+
+class DuckDBStore:
+    """A tenantwatch store in one DuckDB file (``<data-dir>/tenantwatch.duckdb``)."""
+
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"cannot open store {self.path}: {str(exc).splitlines()[0]} "
+                "(another tenantwatch process may hold it; stop it or use its HTTP API)"
+            ) from None
+        self.con.execute("SET TimeZone='UTC'")
+        self._lock = threading.RLock()
+        if not read_only:
+            self._migrate()
+
+    def _migrate(self) -> None:
+        with self._lock:
+            self.con.execute(_event_ddl(self.con))
+            for ddl in TABLES:
+                self.con.execute(ddl)
+            self.con.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+            )
+
+    def close(self) -> None:
+        self.con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[DuckDBStore]:
+        """Everything inside commits together or not at all."""
+        with self._lock:
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                yield self
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+            self.con.execute("COMMIT")
+
+    # -- events -------------------------------------------------------------------------------
+
+    def insert_events(self, events: pl.DataFrame) -> pl.DataFrame:
+        """Insert the events not stored yet; return exactly those (the rest were duplicates)."""
+        if events.is_empty():
+            return events
+        batch = events.unique(subset=["tw_tenant", "tw_uid"], keep="first", maintain_order=True)
+        arrow = batch.to_arrow()  # noqa: F841 - read by DuckDB's replacement scan
+        columns = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)
+        with self._lock:
+            keys = self.con.execute(
+                f"INSERT OR IGNORE INTO events ({columns}) SELECT {columns} FROM arrow "  # noqa: S608
+                "RETURNING tw_tenant, tw_uid"
+            ).fetchall()
+        added = pl.DataFrame(
+            keys, schema={"tw_tenant": pl.String, "tw_uid": pl.String}, orient="row"
+        )
+        if added.height == batch.height:
+            return batch
+        return batch.join(added, on=["tw_tenant", "tw_uid"], how="semi", maintain_order="left")
+
+    def events_since(self, since: datetime, *, tenant: str | None = None) -> pl.DataFrame:
+        """Stored events with event time at or after ``since``, oldest first."""
+        where, params = "time >= ?", list[Any]([since])
+        if tenant:
+            where, params = where + " AND tw_tenant = ?", [*params, tenant]
+        columns = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)
+        with self._lock:
+            frame = self.con.sql(
+                f"SELECT {columns} FROM events WHERE {where} ORDER BY time",  # noqa: S608
+                params=params,
+            ).to_arrow_table()
+        return conform(_frame(frame))
+
+    def newest_event_time(self) -> datetime | None:
+        with self._lock:
+            row = self.con.execute("SELECT max(time) FROM events").fetchone()
+        return row[0] if row else None
+
+    # -- findings -----------------------------------------------------------------------------
+
+    def upsert_findings(self, findings: list[Finding]) -> None:
+        """Insert new findings; extend existing ones (keeping their delivery state)."""
+        if not findings:
+            return
+        rows = [
+            (
+                f.uid,
+                f.tenant,
+                f.rule_id,
+                f.rule_title,
+                f.severity,
+                f.entity_key,
+                orjson.dumps(f.entity).decode(),
+                f.description,
+                list(f.techniques),
+                f.first_seen,
+                f.last_seen,
+                f.created_time,
+                f.count,
+                f.evidence_uids,
+                orjson.dumps(f.observables).decode(),
+                f.status,
+            )
+            for f in findings
+        ]
+        with self._lock:
+            self.con.executemany(
+                """INSERT INTO findings (uid, tenant, rule_id, rule_title, severity, entity_key,
+                       entity, description, techniques, first_seen, last_seen, created_time,
+                       count, evidence_uids, observables, status)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (uid) DO UPDATE SET
+                       first_seen = excluded.first_seen, last_seen = excluded.last_seen,
+                       count = excluded.count, evidence_uids = excluded.evidence_uids,
+                       observables = excluded.observables, updated_time = now()""",
+                rows,
+            )
+
+    def findings(
+        self, *, since: datetime | None = None, undelivered: bool = False
+    ) -> list[Finding]:
+        """Stored findings, oldest first; ``since`` filters on last seen."""
+        clauses, params = [], []
+        if since is not None:
+            clauses.append("last_seen >= ?")
+            params.append(since)
+        if undelivered:
+            clauses.append("NOT delivered")
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._lock:
+            rows = self.con.execute(
+                f"""SELECT uid, tenant, rule_id, rule_title, severity, entity, description,
+                    techniques, first_seen, last_seen, created_time, count, evidence_uids,
+                    observables, status FROM findings {where} ORDER BY created_time, uid""",  # noqa: S608
+                params,
+            ).fetchall()
+        return [_finding(r) for r in rows]
+
+    def mark_delivered(self, uids: list[str]) -> None:
+        if not uids:
+            return
+        with self._lock:
+            self.con.execute("UPDATE findings SET delivered = true WHERE uid IN ?", [uids])
+
+    # -- checkpoints and quarantine -----------------------------------------------------------
+
+    def save_checkpoints(self, checkpoints: list[Checkpoint]) -> None:
+        with self._lock:
+            for cp in checkpoints:
+                self.con.execute(
+                    """INSERT INTO checkpoints (tenant, source, stream, watermark, state)
+                       VALUES (?, ?, ?, ?, ?)
+                       ON CONFLICT (tenant, source, stream) DO UPDATE SET
+                           watermark = excluded.watermark, state = excluded.state,
+                           updated_time = now()""",
+                    [
+                        cp.tenant,
+                        cp.source,
+                        cp.stream,
+                        cp.watermark,
+                        orjson.dumps(cp.state).decode(),
+                    ],
+                )
+
+    def checkpoints(self) -> dict[tuple[str, str, str], Checkpoint]:
+        with self._lock:
+            rows = self.con.execute(
+                "SELECT tenant, source, stream, watermark, state FROM checkpoints"
+            ).fetchall()
+        return {
+            (t, s, st): Checkpoint(t, s, st, wm, orjson.loads(state) if state else {})
+            for t, s, st, wm, state in rows
+        }
+
+    def quarantine(self, records: list[QuarantinedRecord]) -> None:
+        if not records:
+            return
+        with self._lock:
+            self.con.executemany(
+                """INSERT INTO quarantine (tenant, source, stream, shape, reason, record_id, raw)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    (q.tenant, q.source, q.stream, q.shape, q.reason, q.record_id, q.raw)
+                    for q in records
+                ],
+            )
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            row = self.con.execute(
+                """SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM findings),
+                          (SELECT count(*) FROM quarantine)"""
+            ).fetchone()
+        assert row is not None
+        return {"events": row[0], "findings": row[1], "quarantined": row[2]}
+
+    def sql(self, query: str, params: list[Any] | None = None) -> pl.DataFrame:
+        """Run a query and return its result as a Polars frame."""
+        with self._lock:
+            try:
+                return _frame(self.con.sql(query, params=params or None).to_arrow_table())
+            except duckdb.Error as exc:
+                raise StoreError(str(exc).splitlines()[0]) from None
+
+
+def _frame(table: Any) -> pl.DataFrame:
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def _finding(row: tuple[Any, ...]) -> Finding:
+    (
+        uid,
+        tenant,
+        rule_id,
+        title,
+        severity,
+        entity,
+        description,
+        techniques,
+        first_seen,
+        last_seen,
+        created,
+        count,
+        evidence,
+        observables,
+        status,
+    ) = row
+    return Finding(
+        uid=uid,
+        tenant=tenant,
+        rule_id=rule_id,
+        rule_title=title,
+        severity=severity,
+        first_seen=first_seen,
+        last_seen=last_seen,
+        created_time=created,
+        entity=orjson.loads(entity) if entity else {},
+        description=description or "",
+        techniques=tuple(techniques or ()),
+        evidence_uids=list(evidence or []),
+        observables=orjson.loads(observables) if observables else {},
+        count=count or 0,
+        status=status or "new",
+    )

@@ -1,0 +1,219 @@
+"""GraphSignInSource: collects every served sign-in once, resumes, survives API trouble."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import httpx
+import orjson
+import pytest
+
+from tenantwatch.errors import SourceError, ThrottledError
+from tenantwatch.model.batch import Checkpoint
+from tenantwatch.model.clock import ManualClock
+from tenantwatch.sources.base import SourceMetrics
+from tenantwatch.sources.graph import GraphSignInSource
+from tenantwatch.sources.http import ApiClient, RetryPolicy
+from tests.conftest import START, Emulated
+
+
+def _source(emulated: Emulated, **kwargs: object) -> GraphSignInSource:
+    options: dict = {
+        "source_id": "graph_signins",
+        "tenant": emulated.tenant_id,
+        "api": emulated.api(),
+        "graph_url": emulated.cloud.graph,
+        "clock": emulated.clock,
+        "delay": timedelta(minutes=2),
+        "lateness": timedelta(minutes=30),
+        "initial_lookback": timedelta(hours=2),
+        "page_size": 25,
+    }
+    options.update(kwargs)
+    return GraphSignInSource(**options)
+
+
+def _served_ids(emulated: Emulated, start, end) -> set[str]:  # type: ignore[no-untyped-def]
+    now = emulated.clock.now()
+    return {
+        s.id
+        for s in emulated.tenant.timeline.signins(start, end)
+        if s.available <= now and s.activity.event_type == "interactiveUser"
+    }
+
+
+def test_one_poll_collects_the_window_page_by_page(emulated: Emulated) -> None:
+    source = _source(emulated)
+    now = emulated.clock.now()
+    batches = list(source.poll({}))
+    assert len(batches) > 1
+    assert all(b.checkpoint is None for b in batches[:-1])
+    last = batches[-1].checkpoint
+    assert last is not None
+    assert last.watermark == (now - timedelta(minutes=2)).replace(microsecond=0)
+    ids = [orjson.loads(r)["id"] for b in batches for r in b.records]
+    expected = _served_ids(emulated, now - timedelta(hours=2, minutes=30), last.watermark)
+    assert len(ids) == len(set(ids))
+    assert set(ids) == expected
+    assert source.metrics.pages == len(batches)
+
+
+def test_resumes_from_checkpoint_with_lateness_overlap(emulated: Emulated) -> None:
+    source = _source(emulated)
+    watermark = emulated.clock.now() - timedelta(minutes=20)
+    cp = Checkpoint(emulated.tenant_id, "graph_signins", "signIns/interactiveUser", watermark)
+    batches = list(source.poll({cp.stream: cp}))
+    ids = {orjson.loads(r)["id"] for b in batches for r in b.records}
+    assert ids == _served_ids(
+        emulated, watermark - timedelta(minutes=30), batches[-1].checkpoint.watermark
+    )  # type: ignore[union-attr]
+
+
+def test_no_poll_when_the_window_is_empty(emulated: Emulated) -> None:
+    source = _source(emulated)
+    cp = Checkpoint(
+        emulated.tenant_id, "graph_signins", "signIns/interactiveUser", emulated.clock.now()
+    )
+    assert list(source.poll({cp.stream: cp})) == []
+
+
+def test_beta_collects_service_principal_stream(emulated: Emulated) -> None:
+    source = _source(emulated, version="beta", event_types=("interactiveUser", "servicePrincipal"))
+    assert source.streams == ["signIns/interactiveUser", "signIns/servicePrincipal"]
+    batches = list(source.poll({}))
+    assert {b.stream for b in batches} == set(source.streams)
+    assert all(b.checkpoint is not None for b in batches if b.stream == "signIns/servicePrincipal")
+
+
+def test_v1_refuses_non_interactive_streams(emulated: Emulated) -> None:
+    with pytest.raises(ValueError, match="beta"):
+        _source(emulated, event_types=("nonInteractiveUser",))
+
+
+# --- the HTTP layer, with a scripted transport ---------------------------------------------
+
+
+class FakeCredential:
+    tenant_id = "tenant-x"
+
+    def __init__(self) -> None:
+        self.invalidated = 0
+
+    def token(self, resource: str) -> str:
+        return f"token-{self.invalidated}"
+
+    def invalidate(self) -> None:
+        self.invalidated += 1
+
+
+def _api(
+    responses: list[httpx.Response], seen: list[httpx.Request] | None = None
+) -> tuple[ApiClient, FakeCredential]:
+    script = iter(responses)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if seen is not None:
+            seen.append(request)
+        return next(script)
+
+    credential = FakeCredential()
+    api = ApiClient(
+        credential=credential,  # type: ignore[arg-type]
+        resource="https://graph.microsoft.com",
+        http=httpx.Client(transport=httpx.MockTransport(handler)),
+        metrics=SourceMetrics(),
+        retry=RetryPolicy(max_attempts=4, initial_backoff_secs=0.001, max_backoff_secs=0.01),
+        stop=threading.Event(),
+    )
+    return api, credential
+
+
+OK = httpx.Response(200, json={"value": [{"id": "a"}]})
+
+
+def test_429_waits_retry_after_then_succeeds() -> None:
+    api, _ = _api(
+        [
+            httpx.Response(
+                429, headers={"Retry-After": "0"}, json={"error": {"code": "TooManyRequests"}}
+            ),
+            OK,
+        ]
+    )
+    assert api.get("https://graph.test/x").body == {"value": [{"id": "a"}]}
+    assert api.metrics.throttled == 1
+    assert api.metrics.retries == 1
+
+
+def test_403_af429_is_throttling_not_an_auth_failure() -> None:
+    body = {
+        "error": {"code": "AF429", "message": "Too many requests. Method=GetBlob, PublisherId=x"}
+    }
+    api, _ = _api([httpx.Response(403, json=body), OK])
+    assert api.get("https://manage.test/x").status == 200
+    assert api.metrics.throttled == 1
+
+
+def test_5xx_and_truncated_bodies_are_retried() -> None:
+    api, _ = _api([httpx.Response(503), httpx.Response(200, content=b'{"value": [{"id"'), OK])
+    assert api.get("https://graph.test/x").status == 200
+    assert api.metrics.retries == 2
+
+
+def test_401_drops_the_token_and_retries_with_a_new_one() -> None:
+    seen: list[httpx.Request] = []
+    api, credential = _api(
+        [httpx.Response(401, json={"error": {"code": "InvalidAuthenticationToken"}}), OK], seen
+    )
+    api.get("https://graph.test/x")
+    assert credential.invalidated == 1
+    assert [r.headers["authorization"] for r in seen] == ["Bearer token-0", "Bearer token-1"]
+
+
+def test_other_4xx_raises_with_microsofts_code_without_retry() -> None:
+    api, _ = _api(
+        [
+            httpx.Response(
+                400, json={"error": {"code": "BadRequest", "message": "Invalid filter clause"}}
+            )
+        ]
+    )
+    with pytest.raises(SourceError, match="BadRequest: Invalid filter clause"):
+        api.get("https://graph.test/x?$skiptoken=secret")
+    assert api.metrics.retries == 0
+
+
+def test_persistent_throttling_raises_throttled_error() -> None:
+    throttle = httpx.Response(429, headers={"Retry-After": "0"})
+    api, _ = _api([throttle] * 4)
+    with pytest.raises(ThrottledError):
+        api.get("https://graph.test/x")
+
+
+def test_error_messages_do_not_carry_query_strings() -> None:
+    api, _ = _api([httpx.Response(503)] * 4)
+    with pytest.raises(SourceError) as caught:
+        api.get("https://graph.test/x?$skiptoken=opaque-token-value")
+    assert "opaque-token-value" not in str(caught.value)
+
+
+def test_source_follows_next_links_as_given() -> None:
+    seen: list[httpx.Request] = []
+    page1 = httpx.Response(
+        200,
+        json={
+            "value": [{"id": "1"}],
+            "@odata.nextLink": "https://graph.test/v1.0/auditLogs/signIns?$skiptoken=abc",
+        },
+    )
+    page2 = httpx.Response(200, json={"value": [{"id": "2"}]})
+    api, _ = _api([page1, page2], seen)
+    clock = ManualClock(START)
+    source = GraphSignInSource(
+        source_id="g", tenant="t", api=api, graph_url="https://graph.test", clock=clock
+    )
+    batches = list(source.poll({}))
+    assert [orjson.loads(r)["id"] for b in batches for r in b.records] == ["1", "2"]
+    assert str(seen[1].url) == "https://graph.test/v1.0/auditLogs/signIns?$skiptoken=abc"
+    assert "createdDateTime ge" in seen[0].url.params["$filter"]
