@@ -220,6 +220,7 @@ def run_demo(options: DemoOptions, console: Console) -> Pipeline:
             state.save(data / STATE_FILE)
             store.close()
             http.close()
+            credential.close()
         _print_summary(console, pipeline, data)
         return pipeline
     finally:

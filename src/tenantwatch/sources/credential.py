@@ -86,7 +86,7 @@ class MsalCredential:
         self.tenant_id = tenant_id
         self.client_id = client_id
         self.cloud = cloud
-        session = requests.Session()
+        self._session = session = requests.Session()
         if ca_file is not None:
             # These machines may set REQUESTS_CA_BUNDLE, which would override `verify`.
             session.trust_env = False
@@ -132,6 +132,10 @@ class MsalCredential:
                 tenant=self.tenant_id,
             )
         return str(result["access_token"])
+
+    def close(self) -> None:
+        """Close the HTTP connections to the token endpoint."""
+        self._session.close()
 
     def invalidate(self) -> None:
         """Forget cached tokens (after the API said ours is no longer valid)."""
