@@ -107,3 +107,11 @@ def emulated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulated]:
 @pytest.fixture
 def graph_token(emulated: Emulated) -> str:
     return emulated.credential().token(GRAPH_RESOURCE)
+
+
+@pytest.fixture(scope="session")
+def feed(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """An emulator with one day of history and every scenario (see tests/emulator/feed.py)."""
+    from tests.emulator.feed import build_feed
+
+    yield from build_feed(tmp_path_factory.mktemp("feed-tls"))

@@ -41,10 +41,10 @@ def test_paging_to_the_last_page_returns_each_record_once(
         pages += 1
     expected = [
         s.id
-        for s in emulated.tenant.timeline.signins(
-            START - timedelta(hours=1), START + timedelta(hours=1)
+        for s in emulated.tenant.timeline.graph_records(
+            "graph/signIns/interactiveUser", START - timedelta(hours=1), START + timedelta(hours=1)
         )
-        if s.available <= emulated.clock.now() and s.activity.event_type == "interactiveUser"
+        if s.available <= emulated.clock.now()
     ]
     assert pages > 2
     assert len(ids) == len(set(ids))
@@ -68,7 +68,9 @@ def test_records_not_yet_available_are_not_served(emulated: Emulated, graph_toke
     served = {r["id"] for r in body["value"]}
     pending = [
         s
-        for s in emulated.tenant.timeline.signins(now - timedelta(hours=1), now)
+        for s in emulated.tenant.timeline.graph_records(
+            "graph/signIns/interactiveUser", now - timedelta(hours=1), now
+        )
         if s.available > now
     ]
     assert pending, "the simulation should have records still in flight"

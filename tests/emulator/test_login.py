@@ -74,3 +74,30 @@ def test_credential_error_names_the_code_but_not_the_secret(emulated: Emulated) 
         credential.token(GRAPH_RESOURCE)
     assert "AADSTS7000215" in str(caught.value)
     assert "a-secret-that-must-not-leak" not in str(caught.value)
+
+
+def test_certificate_credential_signs_a_verified_assertion(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """msal builds a JWT client assertion from a certificate; the emulator verifies its signature."""
+    from tenantwatch.cli.emulator import EmulatorOptions, build_emulator
+    from tenantwatch.sources.cloud import CLOUDS
+    from tenantwatch.sources.credential import CertificateCredential, MsalCredential, SecretRef
+
+    emu = build_emulator(EmulatorOptions(state_dir=tmp_path, users=5))
+    emu.server.start()
+    try:
+        cloud = CLOUDS["commercial"].with_base(emu.server.base_url)
+
+        def credential(thumbprint: str) -> MsalCredential:
+            return MsalCredential(
+                tenant_id=emu.tenant.tenant_id,
+                client_id=emu.client_id,
+                cloud=cloud,
+                certificate=CertificateCredential(SecretRef(file=emu.key_file), thumbprint),
+                ca_file=emu.server.tls.ca_file,
+            )
+
+        assert credential(emu.thumbprint).token(GRAPH_RESOURCE).count(".") == 2
+        with pytest.raises(AuthenticationError, match="AADSTS700027"):
+            credential("00" * 20).token(GRAPH_RESOURCE)
+    finally:
+        emu.server.stop()

@@ -38,8 +38,8 @@ def _served_ids(emulated: Emulated, start, end) -> set[str]:  # type: ignore[no-
     now = emulated.clock.now()
     return {
         s.id
-        for s in emulated.tenant.timeline.signins(start, end)
-        if s.available <= now and s.activity.event_type == "interactiveUser"
+        for s in emulated.tenant.timeline.graph_records("graph/signIns/interactiveUser", start, end)
+        if s.available <= now
     }
 
 

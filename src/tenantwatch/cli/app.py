@@ -85,6 +85,103 @@ def demo(
     run_demo(options, console)
 
 
+@app.command()
+def emulator(
+    users: Annotated[int, typer.Option(min=1, help="Users in the simulated tenant.")] = 200,
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option("--scenario", help="Attack scenario to inject (repeatable)."),
+    ] = None,
+    ground_truth: Annotated[
+        Path | None, typer.Option(help="Write the scenarios' ground truth (JSON) here.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated tenant.")] = 7,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 0,
+    speed: Annotated[
+        float, typer.Option(min=0.01, help="Simulated seconds per real second.")
+    ] = 1.0,
+    start: Annotated[
+        str | None, typer.Option(help="Simulated start time (ISO 8601, UTC); default: now.")
+    ] = None,
+    backfill_days: Annotated[
+        float, typer.Option(min=0, help="Days of history served before the start.")
+    ] = 1.0,
+    scenario_delay: Annotated[
+        float, typer.Option(help="Minutes after the start at which scenarios begin.")
+    ] = 2.0,
+    state_dir: Annotated[
+        Path, typer.Option(help="Where TLS files, credentials and the sample config go.")
+    ] = Path("tenantwatch-emulator"),
+    graph_limit: Annotated[
+        int, typer.Option(help="Graph requests per 10 s per app and tenant (0 = unlimited).")
+    ] = 5,
+    duplicate_rate: Annotated[
+        float, typer.Option(help="Share of Activity API records served in two blobs.")
+    ] = 0.005,
+    server_error_rate: Annotated[
+        float, typer.Option(help="Share of requests answering 5xx.")
+    ] = 0.0,
+    truncate_rate: Annotated[float, typer.Option(help="Share of responses cut short.")] = 0.0,
+    throttle_rate: Annotated[float, typer.Option(help="Share of requests throttled.")] = 0.0,
+    first_content_delay: Annotated[
+        float,
+        typer.Option(
+            help="Minutes before a new subscription's first content (Microsoft: up to 720)."
+        ),
+    ] = 0.0,
+    subscribed: Annotated[
+        bool, typer.Option(help="Start with all five Activity API subscriptions enabled.")
+    ] = True,
+) -> None:
+    """Serve an emulated Microsoft 365 tenant (Entra ID, Graph, Management Activity API)."""
+    from datetime import UTC, datetime
+
+    from tenantwatch.cli.emulator import EmulatorOptions, serve
+    from tenantwatch.emulator import Faults
+    from tenantwatch.emulator.scenarios import SCENARIOS
+    from tenantwatch.errors import ConfigError
+
+    unknown = [s for s in scenario or [] if s not in SCENARIOS]
+    if unknown:
+        raise ConfigError(
+            f"unknown scenario {unknown[0]!r}", fix=f"choose from: {', '.join(sorted(SCENARIOS))}"
+        )
+    begin = None
+    if start:
+        try:
+            begin = datetime.fromisoformat(start)
+        except ValueError:
+            raise ConfigError(
+                f"--start {start!r} is not an ISO 8601 time", fix="e.g. 2026-01-12T09:00:00Z"
+            ) from None
+        begin = begin if begin.tzinfo else begin.replace(tzinfo=UTC)
+    options = EmulatorOptions(
+        state_dir=state_dir,
+        users=users,
+        seed=seed,
+        scenarios=list(scenario or []),
+        ground_truth=ground_truth,
+        host=host,
+        port=port,
+        speed=speed,
+        start=begin,
+        backfill_days=backfill_days,
+        scenario_delay_minutes=scenario_delay,
+        graph_limit=graph_limit,
+        duplicate_rate=duplicate_rate,
+        faults=Faults(
+            server_error_rate=server_error_rate,
+            truncate_rate=truncate_rate,
+            throttle_rate=throttle_rate,
+            seed=seed,
+        ),
+        first_content_delay_minutes=first_content_delay,
+        subscribed=subscribed,
+    )
+    serve(options, Console(soft_wrap=True))
+
+
 def main() -> None:
     """Entry point: run the app, turning tenantwatch errors into a clear message and exit 2."""
     try:

@@ -142,6 +142,7 @@ def run_demo(options: DemoOptions, console: Console) -> Pipeline:
         users=state.users,
         start=state.sim_start,
         scenarios=["password-spray"],
+        scenario_start=state.sim_start + timedelta(minutes=1),
         tenant_id=state.tenant_id,
     )
     (data / "ground-truth.json").write_text(json.dumps(tenant.ground_truth_document(), indent=2))
@@ -235,7 +236,7 @@ def _print_intro(
         f"clock ×{options.speed:g}, emulator at {url}, data in {data}"
     )
     console.print(
-        "[dim]A password spray from rotating residential IPs starts two simulated minutes in; "
+        "[dim]A password spray from rotating residential IPs starts one simulated minute in; "
         "watch for the findings.[/]"
     )
 

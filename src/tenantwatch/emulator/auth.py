@@ -311,7 +311,17 @@ class IdentityProvider:
 
 
 def _thumbprint_matches(app: AppRegistration, cert: Certificate, header: dict[str, Any]) -> bool:
+    """Whether the assertion's ``x5t`` (SHA-1) or ``x5t#S256`` names ``cert``. Clients encode
+    it as base64 or base64url, with or without padding; compare the bytes."""
+    der = cert.public_bytes(serialization.Encoding.DER)
     if "x5t#S256" in header:
-        digest = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).digest()
-        return bool(header["x5t#S256"] == base64.urlsafe_b64encode(digest).decode().rstrip("="))
-    return bool(header.get("x5t") == app.thumbprint_b64)
+        return _b64_bytes(str(header["x5t#S256"])) == hashlib.sha256(der).digest()
+    return _b64_bytes(str(header.get("x5t", ""))) == hashlib.sha1(der).digest()  # noqa: S324
+
+
+def _b64_bytes(text: str) -> bytes:
+    padded = text.replace("-", "+").replace("_", "/") + "=" * (-len(text) % 4)
+    try:
+        return base64.b64decode(padded)
+    except ValueError:
+        return b""

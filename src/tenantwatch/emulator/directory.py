@@ -183,6 +183,9 @@ class SimUser:
     home_network: Network | None = None
     office_network: Network | None = None
     puid: str = ""
+    executive: bool = False
+    mailbox_guid: str = ""
+    sid: str = ""
 
     @property
     def is_admin(self) -> bool:
@@ -195,7 +198,11 @@ class SimUser:
 
 @dataclass(frozen=True)
 class SimApp:
-    """An application registration with its service principal."""
+    """An application registration with its service principal.
+
+    ``kind`` is ``first_party`` (Microsoft's), ``tenant`` (registered in this tenant),
+    ``automation`` (a service principal signing in on a schedule) or ``managed_identity``.
+    """
 
     app_id: str
     display_name: str
@@ -203,6 +210,10 @@ class SimApp:
     app_object_id: str
     first_party: bool = False
     permissions: tuple[str, ...] = ()
+    kind: str = "first_party"
+    network: Network | None = None
+    credential_type: str = "clientSecret"
+    credential_key_id: str = ""
 
 
 # Microsoft first-party applications users sign in to (well-known app ids).
@@ -217,14 +228,26 @@ FIRST_PARTY_APPS = (
 )
 
 
+EXECUTIVE_TITLES = (
+    "Chief Executive Officer",
+    "Chief Financial Officer",
+    "Chief Information Security Officer",
+    "General Counsel",
+    "Chief Operating Officer",
+    "Head of Security Operations",
+)
+
+
 @dataclass
 class Directory:
-    """Users and applications of one simulated tenant."""
+    """Users, applications, sites and teams of one simulated tenant."""
 
     tenant_id: str
     domain: str
     users: list[SimUser]
     apps: list[SimApp] = field(default_factory=list)
+    sites: list[str] = field(default_factory=list)
+    teams: list[str] = field(default_factory=list)
 
     @classmethod
     def generate(
@@ -238,6 +261,7 @@ class Directory:
         seen: set[str] = set()
         n_guests = max(0, n_users // 50)
         n_admins = max(1, n_users * 3 // 100)
+        n_executives = min(len(EXECUTIVE_TITLES), max(2, n_users // 40))
         for i in range(n_users):
             first, last = rng.choice(FIRST), rng.choice(LAST)
             base = f"{first}.{last}".lower()
@@ -247,9 +271,12 @@ class Directory:
             department = _weighted(rng, DEPARTMENTS)
             kind = "guest" if i >= n_users - n_guests else "member"
             roles: tuple[str, ...] = ()
+            executive = kind == "member" and n_admins <= i < n_admins + n_executives
             if kind == "member" and i < n_admins:
                 roles = (ADMIN_ROLES[i % len(ADMIN_ROLES)],)
                 department = "IT"
+            if executive:
+                department = "Executive"
             if kind == "guest":
                 upn = f"{upn_local}_partner.example#EXT#@{domain}"
             else:
@@ -264,7 +291,11 @@ class Directory:
                     upn=upn,
                     display_name=f"{first} {last}",
                     department=department,
-                    job_title=roles[0] if roles else f"{department} Specialist",
+                    job_title=roles[0]
+                    if roles
+                    else EXECUTIVE_TITLES[(i - n_admins) % len(EXECUTIVE_TITLES)]
+                    if executive
+                    else f"{department} Specialist",
                     country=country,
                     kind=kind,
                     roles=roles,
@@ -273,6 +304,9 @@ class Directory:
                     home_network=rng.choice(networks_of("residential", country)),
                     office_network=networks_of("corporate", country)[0],
                     puid=f"1003{rng.getrandbits(48):012X}",
+                    executive=executive,
+                    mailbox_guid=new_guid(rng),
+                    sid=_sid(rng),
                 )
             )
         # The legacy test account of the Midnight Blizzard story: no MFA, no devices, dormant.
@@ -289,9 +323,30 @@ class Directory:
                 office_network=networks_of("corporate", "US")[0],
                 home_network=networks_of("corporate", "US")[0],
                 puid=f"1003{rng.getrandbits(48):012X}",
+                mailbox_guid=new_guid(rng),
+                sid=_sid(rng),
             )
         )
-        return cls(tenant_id=tenant, domain=domain, users=users, apps=list(FIRST_PARTY_APPS))
+        apps = list(FIRST_PARTY_APPS) + _tenant_apps(rng)
+        site_root = f"https://{domain.split('.')[0]}.sharepoint.com/sites"
+        sites = [f"{site_root}/{name}" for name in SITES]
+        return cls(
+            tenant_id=tenant, domain=domain, users=users, apps=apps, sites=sites, teams=list(TEAMS)
+        )
+
+    def app(self, display_name: str) -> SimApp:
+        for a in self.apps:
+            if a.display_name == display_name:
+                return a
+        raise KeyError(display_name)
+
+    @property
+    def executives(self) -> list[SimUser]:
+        return [u for u in self.users if u.executive]
+
+    @property
+    def admins(self) -> list[SimUser]:
+        return [u for u in self.users if u.is_admin]
 
     def user(self, upn: str) -> SimUser:
         for u in self.users:
@@ -302,6 +357,54 @@ class Directory:
     @property
     def regular_users(self) -> list[SimUser]:
         return [u for u in self.users if u.kind in ("member", "guest")]
+
+
+SITES = ("Finance", "Legal", "Engineering", "Sales", "HR", "Projects", "Intranet")
+TEAMS = ("All Company", "Engineering", "Sales Team", "Finance Team", "Security Team")
+
+
+def _sid(rng: random.Random) -> str:
+    parts = [rng.randrange(10**9, 4 * 10**9) for _ in range(3)]
+    return f"S-1-5-21-{parts[0]}-{parts[1]}-{parts[2]}-{rng.randrange(10**7, 10**8)}"
+
+
+def _tenant_apps(rng: random.Random) -> list[SimApp]:
+    """The tenant's own app registrations and service principals.
+
+    ``legacy-test-app`` is the Midnight Blizzard pivot: an old test app that still holds an
+    application permission allowing it to grant app roles in the tenant.
+    """
+    azure = networks_of("cloud", "US")
+    specs = (
+        ("HR Sync", "automation", ("User.ReadWrite.All",), azure[0], "certificate"),
+        ("Backup Service", "automation", ("Mail.Read",), azure[0], "clientSecret"),
+        ("Expense Connector", "tenant", ("User.Read",), None, "clientSecret"),
+        (
+            "legacy-test-app",
+            "tenant",
+            ("AppRoleAssignment.ReadWrite.All", "Application.ReadWrite.All"),
+            None,
+            "clientSecret",
+        ),
+        ("func-invoice-processor", "managed_identity", (), azure[0], "managedIdentity"),
+    )
+    out = []
+    for name, kind, permissions, network, credential in specs:
+        out.append(
+            SimApp(
+                app_id=new_guid(rng),
+                display_name=name,
+                sp_object_id=new_guid(rng),
+                app_object_id=new_guid(rng),
+                first_party=False,
+                permissions=permissions,
+                kind=kind,
+                network=network,
+                credential_type=credential,
+                credential_key_id=new_guid(rng),
+            )
+        )
+    return out
 
 
 def _device(rng: random.Random, name: str) -> SimDevice:

@@ -12,8 +12,10 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import Response
 
+from tenantwatch.emulator.control import control_router
 from tenantwatch.emulator.graph import graph_router
 from tenantwatch.emulator.login import login_router
+from tenantwatch.emulator.manage import WebhookNotifier, manage_router
 from tenantwatch.emulator.state import EmulatorState
 from tenantwatch.emulator.tls import TlsFiles, ensure_tls
 
@@ -21,7 +23,9 @@ __all__ = ["EmulatorServer", "create_app"]
 
 
 def create_app(state: EmulatorState) -> FastAPI:
-    """The emulator's HTTP app: login at ``/``, Graph under ``/graph``, health at ``/health``."""
+    """The emulator's HTTP app: Entra ID at ``/``, Graph under ``/graph``, the Management
+    Activity API under ``/manage``, its own control API under ``/_emulator``, health at
+    ``/health`` (the only route without authentication)."""
     app = FastAPI(title="tenantwatch emulator", docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.get("/health")
@@ -29,6 +33,8 @@ def create_app(state: EmulatorState) -> FastAPI:
         return state.json_response({"status": "ok", "time": state.clock.now().isoformat()})
 
     app.include_router(graph_router(state), prefix="/graph")
+    app.include_router(manage_router(state), prefix="/manage")
+    app.include_router(control_router(state), prefix="/_emulator")
     app.include_router(login_router(state))
     return app
 
@@ -50,7 +56,11 @@ class EmulatorServer:
             socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM
         )
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted connections inherit TCP_NODELAY on Linux; without it, a response written in
+        # two pieces waits ~40 ms for the client's delayed ACK (Nagle).
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock.bind((host, port))
+        self._sock.listen(2048)  # connections wait in the backlog until the server accepts
         self.port = int(self._sock.getsockname()[1])
         shown = f"[{host}]" if ":" in host else host
         self.base_url = f"https://{shown}:{self.port}"
@@ -66,8 +76,10 @@ class EmulatorServer:
         )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
+        self.notifier = WebhookNotifier(state)
 
     def start(self) -> EmulatorServer:
+        self.notifier.start()
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True, name="emulator"
         )
@@ -81,9 +93,14 @@ class EmulatorServer:
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted (Ctrl-C)."""
-        self._server.run(sockets=[self._sock])
+        self.notifier.start()
+        try:
+            self._server.run(sockets=[self._sock])
+        finally:
+            self.notifier.stop.set()
 
     def stop(self) -> None:
+        self.notifier.stop.set()
         self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=3)

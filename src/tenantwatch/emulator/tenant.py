@@ -8,6 +8,7 @@ from typing import Any
 
 from tenantwatch.emulator.directory import Directory
 from tenantwatch.emulator.scenarios import SCENARIOS, GroundTruth
+from tenantwatch.emulator.scenarios.exchange import AuditDisable
 from tenantwatch.emulator.timeline import Latency, Timeline
 
 __all__ = ["SimTenant"]
@@ -21,6 +22,7 @@ class SimTenant:
     timeline: Timeline
     ground_truth: GroundTruth
     seed: int
+    scenarios: tuple[str, ...] = ()
 
     @property
     def tenant_id(self) -> str:
@@ -35,37 +37,53 @@ class SimTenant:
         start: datetime,
         history: timedelta = timedelta(hours=1),
         scenarios: list[str] | None = None,
-        scenario_delay: timedelta = timedelta(minutes=2),
+        scenario_start: datetime | None = None,
         tenant_id: str | None = None,
-        latency: Latency | None = None,
-        background_rate: float = 0.6,
+        domain: str = "",
+        latency: dict[str, Latency] | None = None,
+        background_scale: float = 1.0,
+        duplicate_rate: float = 0.005,
+        cache_hours: int = 36,
     ) -> SimTenant:
-        """A tenant of ``users`` users whose history starts ``history`` before ``start``;
-        each named scenario begins ``scenario_delay`` after ``start``."""
-        directory = Directory.generate(seed, users, tenant_id=tenant_id)
+        """A tenant of ``users`` users whose history starts ``history`` before ``start``.
+
+        Every named scenario begins at ``scenario_start`` (default: two minutes after ``start``).
+        """
+        directory = Directory.generate(seed, users, tenant_id=tenant_id, domain=domain)
         truth = GroundTruth()
+        begin = scenario_start or start + timedelta(minutes=2)
         for name in scenarios or []:
-            try:
-                scenario = SCENARIOS[name]()
-            except KeyError:
+            factory = SCENARIOS.get(name)
+            if factory is None:
                 known = ", ".join(sorted(SCENARIOS))
-                raise ValueError(f"unknown scenario {name!r}; known: {known}") from None
-            truth.stages.extend(scenario.stages(directory, start + scenario_delay, seed))
+                raise ValueError(f"unknown scenario {name!r}; known: {known}")
+            scenario = factory()
+            truth.stages.extend(scenario.stages(directory, begin, seed))
+            if isinstance(scenario, AuditDisable):
+                truth.ual_blackouts.append(scenario.blackout_window(begin))
         timeline = Timeline(
             directory,
             seed,
             history_start=start - history,
             ground_truth=truth,
             latency=latency,
-            background_rate=background_rate,
+            background_scale=background_scale,
+            duplicate_rate=duplicate_rate,
+            cache_hours=cache_hours,
         )
-        return cls(directory=directory, timeline=timeline, ground_truth=truth, seed=seed)
+        return cls(directory, timeline, truth, seed, tuple(scenarios or ()))
 
     def ground_truth_document(self) -> dict[str, Any]:
         """The ground truth as written to ``--ground-truth``: stages with the served record ids."""
-        streams = {a.id: "graph/signIns" for a in self.ground_truth.activities()}
         return {
             "tenant_id": self.tenant_id,
             "seed": self.seed,
-            "stages": [s.to_dict(streams) for s in self.ground_truth.stages],
+            "scenarios": list(self.scenarios),
+            "stages": [
+                s.to_dict(self.ground_truth.ual_blackouts) for s in self.ground_truth.stages
+            ],
+            "ual_blackouts": [
+                {"start": a.isoformat(), "end": b.isoformat()}
+                for a, b in self.ground_truth.ual_blackouts
+            ],
         }

@@ -1,8 +1,7 @@
-"""Renders simulated activity in Microsoft's record shapes, from Microsoft's documentation.
+"""Microsoft Graph shapes: ``signIn`` (v1.0 and beta) and ``directoryAudit``.
 
-This module knows nothing of tenantwatch's normalizers: it writes what Microsoft writes, quirks
-included, so collector and normalizer tests prove the contract rather than agreement with
-ourselves. Shapes: Graph ``signIn`` (v1.0 and beta).
+References: learn.microsoft.com/graph/api/resources/signin,
+learn.microsoft.com/graph/api/resources/directoryaudit.
 """
 
 from __future__ import annotations
@@ -10,9 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tenantwatch.emulator.activity import SignIn
+import orjson
 
-__all__ = ["graph_signin", "graph_time"]
+from tenantwatch.emulator.activities import DirectoryAudit, SignIn
+
+__all__ = ["graph_directory_audit", "graph_signin", "graph_time"]
 
 
 def graph_time(value: datetime) -> str:
@@ -118,3 +119,63 @@ def graph_signin(s: SignIn, *, beta: bool = False) -> dict[str, Any]:
         record["networkLocationDetails"] = []
         record["flaggedForReview"] = False
     return record
+
+
+def graph_directory_audit(a: DirectoryAudit) -> dict[str, Any]:
+    """A Graph ``directoryAudit`` resource (``/auditLogs/directoryAudits``).
+
+    Modified property values are JSON-encoded strings (``"\\"True\\""``), as Graph writes them.
+    """
+    user = a.actor_user
+    app = a.actor_app
+    initiated: dict[str, Any] = {"app": None, "user": None}
+    if user is not None:
+        initiated["user"] = {
+            "id": user.object_id,
+            "displayName": None,
+            "userPrincipalName": user.upn,
+            "ipAddress": a.ip,
+            "userType": "Guest" if user.kind == "guest" else "Member",
+            "roles": [],
+        }
+    elif app is not None:
+        initiated["app"] = {
+            "appId": app.app_id,
+            "displayName": app.display_name,
+            "servicePrincipalId": app.sp_object_id,
+            "servicePrincipalName": None,
+        }
+    additional = [{"key": "User-Agent", "value": a.user_agent}] if a.user_agent else []
+    additional += [{"key": k, "value": v} for k, v in a.additional.items()]
+    return {
+        "id": a.graph_id,
+        "category": a.category,
+        "correlationId": a.correlation_id,
+        "result": a.result,
+        "resultReason": a.result_reason,
+        "activityDisplayName": a.operation,
+        "activityDateTime": graph_time(a.time),
+        "loggedByService": a.logged_by,
+        "operationType": a.operation_type,
+        "userAgent": None,
+        "initiatedBy": initiated,
+        "targetResources": [
+            {
+                "id": t.id,
+                "displayName": t.display_name,
+                "type": t.type,
+                "userPrincipalName": t.upn,
+                "groupType": None,
+                "modifiedProperties": [
+                    {
+                        "displayName": m.name,
+                        "oldValue": orjson.dumps(m.old_value).decode() if m.old_value else None,
+                        "newValue": orjson.dumps(m.new_value).decode(),
+                    }
+                    for m in t.modified
+                ],
+            }
+            for t in a.targets
+        ],
+        "additionalDetails": additional,
+    }
