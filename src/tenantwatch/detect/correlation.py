@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from tenantwatch.detect.rules import CorrelationRule
@@ -21,12 +21,15 @@ __all__ = ["CorrelationState", "Hit"]
 
 @dataclass(frozen=True, order=True)
 class Hit:
-    """One base-rule match: event time, event id, the counted value, which rule matched."""
+    """One base-rule match: event time, the event's own id, the counted value, which rule
+    matched, and the stored row (``uid``). The same event reaching tenantwatch by two feeds
+    (a sign-in from Graph and from the Activity API) has one ``key``: it counts once."""
 
     time: datetime
-    uid: str
+    key: str
     value: str | None = None
     rule: str = ""
+    uid: str = field(default="", compare=False)
 
 
 GroupKey = tuple[str, tuple[str | None, ...]]

@@ -106,14 +106,15 @@ class DetectionEngine:
             pl.col("tw_tenant"),
             pl.col("tw_uid"),
             pl.col("time"),
+            pl.col("metadata").struct.field("uid").alias("key"),
             *[f.expr().cast(pl.String).alias(f"e{i}") for i, f in enumerate(rule.entity)],
             *[f.expr().cast(pl.String).alias(f"o{i}") for i, f in enumerate(rule.observables)],
         ).sort("time")
         for row in view.iter_rows():
-            tenant, uid, when = row[0], row[1], row[2]
-            entity = {n: v for n, v in zip(names, row[3 : 3 + len(names)], strict=True) if v}
+            tenant, uid, when, key = row[0], row[1], row[2], row[3]
+            entity = {n: v for n, v in zip(names, row[4 : 4 + len(names)], strict=True) if v}
             observed = {
-                n: [v] for n, v in zip(obs, row[3 + len(names) :], strict=True) if v is not None
+                n: [v] for n, v in zip(obs, row[4 + len(names) :], strict=True) if v is not None
             }
             self._raise(
                 rule.id,
@@ -124,7 +125,7 @@ class DetectionEngine:
                 rule.suppress,
                 tenant,
                 entity,
-                [Hit(when, uid)],
+                [Hit(when, key or uid, uid=uid)],
                 observed,
                 changes,
             )
@@ -145,16 +146,18 @@ class DetectionEngine:
             pl.col("tw_tenant"),
             pl.col("tw_uid"),
             pl.col("time"),
+            pl.col("metadata").struct.field("uid").alias("key"),
             *[g.expr().cast(pl.String).alias(f"g{i}") for i, g in enumerate(groups)],
             (value.expr().cast(pl.String) if value else pl.lit(None, dtype=pl.String)).alias("v"),
         ).sort("time")
         ref_name = rule.name or rule.id
         for row in view.iter_rows():
-            tenant, uid, when = row[0], row[1], row[2]
-            key_values = tuple(row[3 : 3 + len(groups)])
+            tenant, uid, when, event_key = row[0], row[1], row[2], row[3]
+            key_values = tuple(row[4 : 4 + len(groups)])
             if any(v is None for v in key_values):
                 continue  # a missing group-by field never correlates
-            window = state.add((tenant, key_values), Hit(when, uid, row[-1], ref_name))
+            hit = Hit(when, event_key or uid, row[-1], ref_name, uid=uid)
+            window = state.add((tenant, key_values), hit)
             if window is None or not emit:
                 continue
             entity = dict(zip(corr.group_by, [str(v) for v in key_values], strict=True))

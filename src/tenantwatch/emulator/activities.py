@@ -108,7 +108,9 @@ class SignIn:
 
     @property
     def ual_id(self) -> str:
-        return derived_id("ual-sts", self.id)
+        """The Activity API record's ``Id``: real records reuse the sign-in's request id (their
+        ``Id`` equals ``IntraSystemId``), which is also Graph's ``id``."""
+        return self.id
 
 
 @dataclass(slots=True)

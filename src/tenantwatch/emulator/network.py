@@ -43,9 +43,7 @@ class Network:
 
 NETWORKS: tuple[Network, ...] = (
     # corporate egress (one office per country); AT&T business / DT business / BT / Orange
-    Network(
-        "12.153.0.0/16", 7018, "AT&T", "corporate", "US", "Seattle", "Washington", 47.6, -122.3
-    ),
+    Network("12.10.0.0/16", 7018, "AT&T", "corporate", "US", "Seattle", "Washington", 47.6, -122.3),
     Network(
         "80.146.0.0/16",
         3320,
@@ -76,7 +74,7 @@ NETWORKS: tuple[Network, ...] = (
         -105.0,
     ),
     Network(
-        "71.160.0.0/11", 7018, "AT&T Internet", "residential", "US", "Dallas", "Texas", 32.8, -96.8
+        "99.0.0.0/11", 7018, "AT&T Internet", "residential", "US", "Dallas", "Texas", 32.8, -96.8
     ),
     Network(
         "98.192.0.0/12",
@@ -134,7 +132,7 @@ NETWORKS: tuple[Network, ...] = (
         4.9,
     ),
     Network(
-        "187.0.0.0/12",
+        "177.32.0.0/13",
         28573,
         "Claro NXT",
         "residential",
@@ -145,7 +143,7 @@ NETWORKS: tuple[Network, ...] = (
         -46.6,
     ),
     Network(
-        "1.32.0.0/14", 4766, "Korea Telecom", "residential", "KR", "Seoul", "Seoul", 37.6, 127.0
+        "121.128.0.0/10", 4766, "Korea Telecom", "residential", "KR", "Seoul", "Seoul", 37.6, 127.0
     ),
     # mobile carriers
     Network(
@@ -175,20 +173,28 @@ NETWORKS: tuple[Network, ...] = (
     ),
     # cloud and hosting providers (service principals, automation, attacker infrastructure)
     Network(
-        "20.40.0.0/13", 8075, "Microsoft Azure", "cloud", "US", "Boydton", "Virginia", 36.7, -78.4
+        "40.76.0.0/14", 8075, "Microsoft Azure", "cloud", "US", "Boydton", "Virginia", 36.7, -78.4
     ),
     Network("3.80.0.0/12", 14618, "Amazon AWS", "cloud", "US", "Ashburn", "Virginia", 39.0, -77.5),
     Network(
-        "34.64.0.0/10", 396982, "Google Cloud", "cloud", "US", "Council Bluffs", "Iowa", 41.3, -95.9
+        "34.120.0.0/14",
+        396982,
+        "Google Cloud",
+        "cloud",
+        "US",
+        "Council Bluffs",
+        "Iowa",
+        41.3,
+        -95.9,
     ),
     Network(
         "159.203.0.0/16", 14061, "DigitalOcean", "hosting", "CA", "Toronto", "Ontario", 43.7, -79.4
     ),
     Network(
-        "45.76.0.0/15", 20473, "Vultr", "hosting", "NL", "Amsterdam", "North Holland", 52.4, 4.9
+        "45.76.0.0/16", 20473, "Vultr", "hosting", "US", "Piscataway", "New Jersey", 40.5, -74.5
     ),
     Network(
-        "185.220.100.0/22",
+        "185.220.101.128/25",
         205100,
         "F3 Netze (Tor exit)",
         "hosting",

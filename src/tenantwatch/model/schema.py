@@ -137,7 +137,7 @@ _email = pa.struct(
 _cloud = pa.struct(
     [("provider", STR), ("region", STR), ("account", pa.struct([("uid", STR), ("name", STR)]))]
 )
-_http_request = pa.struct([("user_agent", STR), ("http_method", STR), ("url", STR)])
+_http_request = pa.struct([("user_agent", STR), ("http_method", STR)])
 _observable = pa.struct([("name", STR), ("type_id", I32), ("value", STR)])
 
 OCSF_FIELDS: list[pa.Field] = [
@@ -176,11 +176,13 @@ OCSF_FIELDS: list[pa.Field] = [
     pa.field("entity", _entity),
     pa.field("entity_result", _entity),
     pa.field("privileges", pa.list_(STR)),
+    pa.field("resource", _resource),
     pa.field("group", pa.struct([("uid", STR), ("name", STR)])),
     # API Activity (6003), File Hosting (6006), Email Activity (4009)
     pa.field("resources", pa.list_(_resource)),
     pa.field("file", _file),
     pa.field("email", _email),
+    pa.field("direction_id", I32),
     pa.field("observables", pa.list_(_observable)),
     pa.field("unmapped", STR),
     pa.field("raw_data", STR),

@@ -13,7 +13,11 @@ __all__ = [
     "PROTOCOL_IDS",
     "auth_protocol_id",
     "auth_protocol_label",
+    "blank_to_null",
     "logon_type",
+    "name_value",
+    "parse_ip",
+    "ual_user_type",
 ]
 
 # Entra's clientAppUsed values (Graph, Azure Monitor, Log Analytics) -> protocol label.
@@ -104,3 +108,86 @@ def logon_type(event_type: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
         event_type.replace_strict(ids, default=0, return_dtype=pl.Int32),
         event_type.replace_strict(names, default="Unknown", return_dtype=pl.String),
     )
+
+
+_V4 = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}"
+
+
+def parse_ip(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """An IP address and port from the forms real records use.
+
+    ``1.2.3.4``, ``1.2.3.4:443``, ``[2001:db8::1]:443``, ``2001:db8::1``, ``::ffff:1.2.3.4``
+    (an IPv4 address in IPv6 form, given as IPv4), ``HOSTNAME (10.0.0.1)``. Anything else,
+    including empty strings and out-of-range octets, is null.
+    """
+    s = text.str.strip_chars()
+    v4 = s.str.extract(rf"^({_V4})(?::\d{{1,5}})?$", 1)
+    bracketed = s.str.extract(r"^\[([0-9A-Fa-f:.]+)\](?::\d{1,5})?$", 1)
+    named = s.str.extract(rf"\(\s*({_V4}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)\s*\)\s*$", 1)
+    v6 = pl.when(s.str.contains(r"^[0-9A-Fa-f]*:[0-9A-Fa-f:]*(?:" + _V4 + r")?$")).then(s)
+    ip = pl.coalesce(v4, bracketed, named, v6)
+    mapped = ip.str.extract(rf"^::[fF]{{4}}:({_V4})$", 1)
+    ip = pl.coalesce(mapped, ip)
+    port = pl.coalesce(
+        s.str.extract(rf"^{_V4}:(\d{{1,5}})$", 1), s.str.extract(r"^\[[^\]]+\]:(\d{1,5})$", 1)
+    ).cast(pl.Int32, strict=False)
+    return ip, port
+
+
+# The Activity API's UserType (learn.microsoft.com/office/office-365-management-api/
+# office-365-management-activity-api-schema#user-type) -> (OCSF user.type_id, label)
+UAL_USER_TYPES = {
+    0: (1, "User"),
+    1: (99, "Reserved"),
+    2: (2, "Admin"),
+    3: (2, "Admin"),  # DcAdmin: a Microsoft datacenter operator
+    4: (3, "System"),
+    5: (99, "Service Principal"),  # Application
+    6: (99, "Service Principal"),
+    7: (3, "System"),  # CustomPolicy
+    8: (3, "System"),  # SystemPolicy
+    9: (99, "Partner"),
+    10: (99, "Guest"),
+}
+
+
+def ual_user_type(user_type: pl.Expr, user_id: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """OCSF ``user.type_id`` and label for an Activity API record's actor.
+
+    ``UserType`` decides, except where the actor's id gives it away: ``ServicePrincipal_<id>``
+    is a service principal, ``NT AUTHORITY\\SYSTEM ...`` and ``app@sharepoint`` are the system.
+    """
+    uid = user_id.str.to_lowercase()
+    is_sp = uid.str.starts_with("serviceprincipal_")
+    is_system = uid.str.starts_with("nt authority\\") | (uid == "app@sharepoint")
+    ids = {k: v[0] for k, v in UAL_USER_TYPES.items()}
+    labels = {k: v[1] for k, v in UAL_USER_TYPES.items()}
+    base_id = user_type.cast(pl.Int32, strict=False).replace_strict(
+        ids, default=0, return_dtype=pl.Int32
+    )
+    base_label = user_type.cast(pl.Int32, strict=False).replace_strict(
+        labels, default="Unknown", return_dtype=pl.String
+    )
+    type_id = pl.when(is_sp).then(pl.lit(99)).when(is_system).then(pl.lit(3)).otherwise(base_id)
+    label = (
+        pl.when(is_sp)
+        .then(pl.lit("Service Principal"))
+        .when(is_system)
+        .then(pl.lit("System"))
+        .otherwise(base_label)
+    )
+    return type_id.cast(pl.Int32), label
+
+
+def blank_to_null(expr: pl.Expr) -> pl.Expr:
+    """Empty or whitespace strings as null (Microsoft writes ``""`` for "none")."""
+    return pl.when(expr.str.strip_chars() == "").then(None).otherwise(expr)
+
+
+def name_value(
+    list_column: pl.Expr, name: str, *, key: str = "Name", value: str = "Value"
+) -> pl.Expr:
+    """The value for ``name`` in a ``[{Name, Value}]`` list (first match, case-sensitive)."""
+    return list_column.list.eval(
+        pl.element().filter(pl.element().struct.field(key) == name).struct.field(value)
+    ).list.first()

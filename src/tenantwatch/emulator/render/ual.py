@@ -140,9 +140,12 @@ def _sts_logon(s: SignIn, tenant_id: str) -> dict[str, Any]:
     ]
     if not s.mfa_required:
         extended.append({"Name": "UserAuthenticationMethod", "Value": "1"})
-    extended.append(
-        {"Name": "RequestType", "Value": "Login:login" if failed else "OAuth2:Authorize"}
-    )
+    # An MFA sign-in's record is the strong-authentication step (SAS:ProcessAuth); legacy and
+    # ROPC clients show the BAV2ROPC agent
+    request = "Login:login" if failed or not s.mfa_required else "SAS:ProcessAuth"
+    if s.protocol == "ropc" or s.client_app not in ("Browser", "Mobile Apps and Desktop clients"):
+        extended[1] = {"Name": "UserAgent", "Value": "BAV2ROPC"}
+    extended.append({"Name": "RequestType", "Value": request})
     record.update(
         {
             "ResultStatus": ("Success" if quirk else "Failed") if failed else "Success",
