@@ -182,6 +182,31 @@ def emulator(
     serve(options, Console(soft_wrap=True))
 
 
+@app.command()
+def normalize(
+    files: Annotated[list[Path], typer.Argument(help="Exported audit files to normalize.")],
+    format: Annotated[str, typer.Option("--format", help="auto, ndjson, json or csv.")] = "auto",
+    tenant: Annotated[str, typer.Option(help="Tenant id to stamp on the events.")] = "local",
+) -> None:
+    """Print what tenantwatch makes of exported records: OCSF events, one JSON per line.
+
+    Records that cannot be normalized are reported on stderr with their reason.
+    """
+    import sys
+
+    import orjson
+
+    from tenantwatch.cli.normalize import normalize_files
+
+    err = Console(stderr=True)
+    for event, problem in normalize_files(files, format, tenant):
+        if event is not None:
+            sys.stdout.buffer.write(orjson.dumps(event) + b"\n")
+        else:
+            err.print(f"[yellow]quarantined[/] {problem}", highlight=False, markup=True)
+    sys.stdout.flush()
+
+
 def main() -> None:
     """Entry point: run the app, turning tenantwatch errors into a clear message and exit 2."""
     try:

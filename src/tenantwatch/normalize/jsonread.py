@@ -31,7 +31,7 @@ _ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 def _read(buffer: bytes, schema: pa.Schema) -> pa.Table:
     return pj.read_json(
         pa.BufferReader(buffer),
-        read_options=pj.ReadOptions(use_threads=False, block_size=max(1 << 20, len(buffer) + 1)),
+        read_options=pj.ReadOptions(use_threads=True, block_size=1 << 20),
         parse_options=pj.ParseOptions(
             explicit_schema=schema, unexpected_field_behavior="ignore", newlines_in_values=False
         ),
