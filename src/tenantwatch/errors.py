@@ -65,11 +65,16 @@ class ConfigError(TenantwatchError):
 
 
 class SourceError(TenantwatchError):
-    """An upstream API call failed after retries; carries tenant and stream."""
+    """An upstream API call failed after retries; carries tenant, stream, and the HTTP status and
+    Microsoft error code when the API gave them (``AF20023``, ``BadRequest``, ...)."""
 
-    def __init__(self, message: str, *, tenant: str = "", stream: str = "") -> None:
+    def __init__(
+        self, message: str, *, tenant: str = "", stream: str = "", status: int = 0, code: str = ""
+    ) -> None:
         self.tenant = tenant
         self.stream = stream
+        self.status = status
+        self.code = code
         prefix = "/".join(p for p in (tenant, stream) if p)
         super().__init__(f"{prefix}: {message}" if prefix else message)
 

@@ -20,13 +20,17 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
+
+import orjson
+import polars as pl
 
 from tenantwatch.detect.engine import DetectionEngine, FindingChange
 from tenantwatch.errors import SinkError
 from tenantwatch.model.batch import RawBatch
 from tenantwatch.model.clock import Clock
 from tenantwatch.model.finding import Finding
-from tenantwatch.normalize import normalize
+from tenantwatch.normalize import normalize_many
 from tenantwatch.sinks.base import Sink
 from tenantwatch.sources.base import Source
 from tenantwatch.sources.collector import Collector
@@ -35,6 +39,9 @@ from tenantwatch.store.duckdb_store import DuckDBStore
 __all__ = ["BatchResult", "Pipeline", "PipelineStats"]
 
 log = logging.getLogger("tenantwatch.pipeline")
+
+MAX_BATCHES = 64  # queued batches processed together
+MAX_RECORDS = 20_000
 
 
 @dataclass
@@ -77,6 +84,7 @@ class Pipeline:
         clock: Clock,
         stop: threading.Event | None = None,
         queue_size: int = 32,
+        status_path: Path | None = None,
     ) -> None:
         self.sources = sources
         self.store = store
@@ -86,10 +94,18 @@ class Pipeline:
         self.stats = PipelineStats()
         self.queue: queue.Queue[RawBatch] = queue.Queue(maxsize=queue_size)
         self.stop = stop or threading.Event()
+        self.status_path = status_path
         self._collectors: list[Collector] = []
+        self._status_written = 0.0
 
     def recover(self) -> None:
-        """Rebuild detection state from the store and deliver what a crash left undelivered."""
+        """Rebuild detection state and source ledgers from the store, and deliver what a crash
+        left undelivered."""
+        for source in self.sources:
+            restore = getattr(source, "restore", None)
+            if restore is not None:
+                since = self.clock.now() - timedelta(days=7)
+                restore(self.store.fetched_content(source.tenant, source.id, since))
         horizon = self.store.newest_event_time()
         if horizon is not None:
             since = horizon - self.engine.max_timespan - timedelta(hours=2)
@@ -97,29 +113,38 @@ class Pipeline:
             self.engine.warm(self.store.events_since(since))
         self._deliver(self.store.findings(undelivered=True))
 
-    def process(self, raw: RawBatch) -> BatchResult:
-        """Stages 2-5 for one batch."""
+    def process(self, raws: RawBatch | list[RawBatch]) -> BatchResult:
+        """Stages 2-5 for what the collectors queued (one batch, or several together)."""
+        raws = [raws] if isinstance(raws, RawBatch) else raws
         # 2. normalize: raw records → OCSF events; what cannot be normalized is quarantined
-        batch = normalize(raw)
+        batch = normalize_many(raws)
         # 3 + 4. store the events not seen before and detect on exactly those, in one transaction
         with self.store.transaction():
             new_events = self.store.insert_events(batch.events)
             changes: list[FindingChange] = self.engine.evaluate(new_events)
             self.store.upsert_findings([c.finding for c in changes])
             self.store.quarantine(batch.quarantined)
+            self.store.record_gaps(batch.gaps)
+            for raw in raws:
+                if raw.content_id is not None:
+                    self.store.record_content(
+                        raw.tenant, raw.source, raw.stream, raw.content_id, raw.available_time
+                    )
             self.store.save_checkpoints(batch.checkpoints)
+        for gap in batch.gaps:
+            log.warning("gap in %s/%s: %s", gap.tenant, gap.stream, gap.reason)
         # 5. deliver new findings (extended ones update the store only)
         fresh = [c.finding for c in changes if c.is_new]
         self._deliver(fresh)
         result = BatchResult(
-            received=len(raw.records),
+            received=batch.source_records,
             stored=new_events.height,
             duplicates=batch.events.height - new_events.height,
             quarantined=len(batch.quarantined),
             new_findings=fresh,
             updated_findings=[c.finding for c in changes if not c.is_new],
         )
-        self._account(raw, result, new_events["time"].max() if new_events.height else None)  # type: ignore[arg-type]
+        self._account(raws, result, new_events)
         return result
 
     def _deliver(self, findings: list[Finding]) -> None:
@@ -136,7 +161,7 @@ class Pipeline:
         if delivered:
             self.store.mark_delivered([f.uid for f in findings])
 
-    def _account(self, raw: RawBatch, result: BatchResult, newest: datetime | None) -> None:
+    def _account(self, raws: list[RawBatch], result: BatchResult, new: pl.DataFrame) -> None:
         s = self.stats
         s.batches += 1
         s.received += result.received
@@ -146,17 +171,23 @@ class Pipeline:
         s.findings += len(result.new_findings)
         s.findings_updated += len(result.updated_findings)
         s.recent_findings = (s.recent_findings + result.new_findings)[-20:]
-        if newest is not None and (s.newest_event is None or newest > s.newest_event):
+        newest = new["time"].max() if new.height else None
+        if isinstance(newest, datetime) and (s.newest_event is None or newest > s.newest_event):
             s.newest_event = newest
         # fetched_time is on the pipeline's clock, which may be simulated and faster than real time
-        s.last_latency_secs = (
-            self.clock.now() - raw.fetched_time
-        ).total_seconds() / self.clock.speed
+        oldest = min(r.fetched_time for r in raws)
+        s.last_latency_secs = (self.clock.now() - oldest).total_seconds() / self.clock.speed
+        # duplicates dropped, per source
+        stored = dict(new.group_by("tw_source").len().iter_rows()) if new.height else {}
+        received: dict[str, int] = {}
+        for raw in raws:
+            received[raw.source] = received.get(raw.source, 0) + len(raw.records)
         for source in self.sources:
-            if source.id == raw.source:
-                source.metrics.add(duplicates=result.duplicates)
+            if source.id in received:
+                dropped = received[source.id] - stored.get(source.id, 0)
+                source.metrics.add(duplicates=max(0, dropped))
 
-    def start(self) -> None:
+    def start(self, *, once: bool = False) -> None:
         """Stage 1: start one collector thread per source, from the committed checkpoints."""
         committed = self.store.checkpoints()
         for source in self.sources:
@@ -165,26 +196,77 @@ class Pipeline:
                 for (tenant, sid, stream), cp in committed.items()
                 if tenant == source.tenant and sid == source.id
             }
-            collector = Collector(source, self.queue, self.stop, positions)
+            collector = Collector(source, self.queue, self.stop, positions, once=once)
             collector.start()
             self._collectors.append(collector)
 
-    def run(self, duration_secs: float | None = None) -> None:
-        """Recover, start collecting, and process batches until stopped or ``duration_secs``."""
+    def run(self, duration_secs: float | None = None, *, once: bool = False) -> None:
+        """Recover, start collecting, and process batches until stopped, ``duration_secs``
+        passed, or (``once``) every source completed one poll and everything was processed."""
         self.recover()
-        self.start()
+        self.start(once=once)
         deadline = None if duration_secs is None else time.monotonic() + duration_secs
         try:
             while not self.stop.is_set():
                 if deadline is not None and time.monotonic() >= deadline:
                     break
                 try:
-                    raw = self.queue.get(timeout=0.2)
+                    raws = [self.queue.get(timeout=0.2)]
                 except queue.Empty:
+                    if once and not any(c.is_alive() for c in self._collectors):
+                        break
+                    self.write_status()
                     continue
-                self.process(raw)
+                # micro-batch: take what else is already queued, up to a bound
+                records = len(raws[0].records)
+                while len(raws) < MAX_BATCHES and records < MAX_RECORDS:
+                    try:
+                        raws.append(self.queue.get_nowait())
+                    except queue.Empty:
+                        break
+                    records += len(raws[-1].records)
+                self.process(raws)
+                self.write_status()
         finally:
             self.shutdown()
+            self.write_status(force=True)
+
+    def write_status(self, *, force: bool = False) -> None:
+        """Every few seconds, the sources' and pipeline's figures to ``status.json`` (read by
+        ``tenantwatch status`` while the store is busy)."""
+        if self.status_path is None or (not force and time.monotonic() - self._status_written < 2):
+            return
+        self._status_written = time.monotonic()
+        s = self.stats
+        status = {
+            "time": self.clock.now().isoformat(),
+            "pipeline": {
+                "batches": s.batches,
+                "received": s.received,
+                "stored": s.stored,
+                "duplicates": s.duplicates,
+                "quarantined": s.quarantined,
+                "findings": s.findings,
+                "findings_updated": s.findings_updated,
+                "sink_errors": s.sink_errors,
+                "last_latency_secs": s.last_latency_secs,
+                "newest_event": s.newest_event.isoformat() if s.newest_event else None,
+            },
+            "sources": {
+                source.id: {
+                    "kind": getattr(source, "kind", ""),
+                    "tenant": source.tenant,
+                    **{
+                        k: (v.isoformat() if isinstance(v, datetime) else v)
+                        for k, v in source.metrics.as_dict().items()
+                    },
+                }
+                for source in self.sources
+            },
+        }
+        tmp = self.status_path.with_suffix(".tmp")
+        tmp.write_bytes(orjson.dumps(status, option=orjson.OPT_INDENT_2))
+        tmp.replace(self.status_path)
 
     def shutdown(self) -> None:
         self.stop.set()

@@ -59,15 +59,33 @@ def test_one_poll_collects_the_window_page_by_page(emulated: Emulated) -> None:
     assert source.metrics.pages == len(batches)
 
 
-def test_resumes_from_checkpoint_with_lateness_overlap(emulated: Emulated) -> None:
+def test_resumes_from_checkpoint_and_sweeps_back_for_late_records(emulated: Emulated) -> None:
     source = _source(emulated)
-    watermark = emulated.clock.now() - timedelta(minutes=20)
-    cp = Checkpoint(emulated.tenant_id, "graph_signins", "signIns/interactiveUser", watermark)
-    batches = list(source.poll({cp.stream: cp}))
+    now = emulated.clock.now()
+    watermark = now - timedelta(minutes=20)
+    stream = "signIns/interactiveUser"
+    # a poll right after a sweep reads from the watermark only
+    fresh = Checkpoint(
+        emulated.tenant_id, "graph_signins", stream, watermark, {"swept": now.isoformat()}
+    )
+    batches = list(source.poll({stream: fresh}))
+    end = batches[-1].checkpoint.watermark  # type: ignore[union-attr]
+    assert {orjson.loads(r)["id"] for b in batches for r in b.records} == _served_ids(
+        emulated, watermark, end
+    )
+    assert batches[-1].checkpoint.state == {"swept": now.isoformat()}  # type: ignore[union-attr]
+    # once the sweep interval passed, the poll reaches back `lateness` before the window end
+    stale = Checkpoint(
+        emulated.tenant_id,
+        "graph_signins",
+        stream,
+        watermark,
+        {"swept": (now - timedelta(minutes=11)).isoformat()},
+    )
+    batches = list(source.poll({stream: stale}))
     ids = {orjson.loads(r)["id"] for b in batches for r in b.records}
-    assert ids == _served_ids(
-        emulated, watermark - timedelta(minutes=30), batches[-1].checkpoint.watermark
-    )  # type: ignore[union-attr]
+    assert ids == _served_ids(emulated, end - timedelta(minutes=30), end)
+    assert batches[-1].checkpoint.state == {"swept": now.isoformat()}  # type: ignore[union-attr]
 
 
 def test_no_poll_when_the_window_is_empty(emulated: Emulated) -> None:

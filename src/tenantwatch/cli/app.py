@@ -207,6 +207,107 @@ def normalize(
     sys.stdout.flush()
 
 
+config_app = typer.Typer(help="Check or start a pipeline file.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("validate")
+def config_validate(
+    file: Annotated[Path, typer.Argument(help="The pipeline file to check.")],
+) -> None:
+    """Report every mistake in a pipeline file, with its line."""
+    from tenantwatch.config import ConfigErrors, load_config
+
+    console = Console()
+    try:
+        config = load_config(file)
+    except ConfigErrors as exc:
+        for error in exc.errors:
+            console.print(f"[red]{error}[/]", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(
+        f"{file}: valid ({len(config.tenants)} tenants, {len(config.sources)} sources, "
+        f"{len(config.sinks)} sinks)"
+    )
+
+
+@config_app.command("init")
+def config_init(
+    file: Annotated[Path, typer.Argument(help="Where to write the starter file.")] = Path(
+        "tenantwatch.yml"
+    ),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter pipeline file."""
+    from tenantwatch.config.starter import STARTER
+
+    if file.exists() and not force:
+        raise TenantwatchError(f"{file} exists; use --force to overwrite it")
+    file.write_text(STARTER)
+    Console().print(f"wrote {file}; edit the tenant, then: tenantwatch config validate {file}")
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Option("--config", "-c", help="The pipeline file.")],
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")
+    ] = None,
+    once: Annotated[
+        bool, typer.Option(help="Poll every source once, process everything, and exit.")
+    ] = False,
+) -> None:
+    """Collect, normalize, detect and store continuously, as the pipeline file says."""
+    from tenantwatch.assemble import assemble
+    from tenantwatch.config import load_config
+
+    settings = load_config(config)
+    assembly = assemble(settings)
+    console = Console(stderr=True)
+    console.print(
+        f"tenantwatch: {len(settings.sources)} sources, "
+        f"store {settings.data_dir / 'tenantwatch.duckdb'}"
+    )
+    try:
+        assembly.pipeline.run(duration, once=once)
+    except KeyboardInterrupt:
+        assembly.pipeline.shutdown()
+    finally:
+        assembly.close()
+    s = assembly.pipeline.stats
+    console.print(
+        f"stopped: {s.received} records, {s.stored} stored, {s.duplicates} duplicates, "
+        f"{s.quarantined} quarantined, {s.findings} findings"
+    )
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="Exported audit files to load.")],
+    data_dir: Annotated[Path, typer.Option(help="The store's directory.")] = Path(
+        "tenantwatch-data"
+    ),
+    tenant: Annotated[str, typer.Option(help="Tenant id the records belong to.")] = "files",
+    format: Annotated[str, typer.Option("--format", help="auto, ndjson, json or csv.")] = "auto",
+) -> None:
+    """Load exported files into the store (and run the detections on them)."""
+    from tenantwatch.cli.ingest import ingest_files
+
+    ingest_files(files, data_dir=data_dir, tenant=tenant, fmt=format, console=Console(stderr=True))
+
+
+@app.command()
+def status(
+    data_dir: Annotated[Path, typer.Option(help="The store's directory.")] = Path(
+        "tenantwatch-data"
+    ),
+) -> None:
+    """Per source: watermark, lag, counts, errors; and the store's totals."""
+    from tenantwatch.cli.status import show_status
+
+    show_status(data_dir, Console())
+
+
 def main() -> None:
     """Entry point: run the app, turning tenantwatch errors into a clear message and exit 2."""
     try:

@@ -21,11 +21,10 @@ def with_faults(
     if fault is None:
         return respond()
     if fault == "throttle":
+        wait = {"Retry-After": str(state.faults.retry_after_secs)}
         if api == "graph":
-            return graph_error(429, "TooManyRequests", "Too many requests.", {"Retry-After": "1"})
-        return manage_error(
-            403, "AF429", f"Too many requests. Method={method}, PublisherId=", {"Retry-After": "1"}
-        )
+            return graph_error(429, "TooManyRequests", "Too many requests.", wait)
+        return manage_error(403, "AF429", f"Too many requests. Method={method}, PublisherId=", wait)
     if fault == "error":
         if api == "graph":
             return graph_error(503, "ServiceUnavailable", "The service is temporarily unavailable.")

@@ -73,6 +73,7 @@ class Faults:
     hang_secs: float = 30.0
     throttle_rate: float = 0.0
     throttle_until: float = 0.0  # wall clock: a throttling storm until then
+    retry_after_secs: int = 1  # what throttled answers ask the client to wait
     expired_content: set[str] = field(default_factory=set)
     apis: set[str] = field(default_factory=lambda: {"graph", "manage"})
     seed: int = 0

@@ -8,6 +8,8 @@ from typing import Any
 
 import polars as pl
 
+from tenantwatch.errors import Gap
+
 __all__ = ["Checkpoint", "EventBatch", "QuarantinedRecord", "RawBatch", "RecordShape"]
 
 
@@ -46,7 +48,10 @@ class RawBatch:
     ``records`` holds each record's original JSON text, so the normalizer parses straight into
     Arrow and the event keeps the exact bytes as ``raw_data``. A batch with a ``checkpoint``
     advances that stream once its events are committed; a batch may carry no records and only a
-    checkpoint (an empty polling window still moves the watermark).
+    checkpoint (an empty polling window still moves the watermark). ``content_id`` names the
+    Activity API blob the records came from (remembered so it is not fetched again), ``gaps``
+    are stretches of data found lost upstream, ``rejected`` are (bytes, reason) of records the
+    source could not even read (they go to quarantine).
     """
 
     tenant: str
@@ -58,6 +63,8 @@ class RawBatch:
     available_time: datetime | None = None
     checkpoint: Checkpoint | None = None
     content_id: str | None = None
+    gaps: tuple[Gap, ...] = ()
+    rejected: tuple[tuple[bytes, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,7 @@ class EventBatch:
     events: pl.DataFrame
     quarantined: list[QuarantinedRecord] = field(default_factory=list)
     checkpoints: list[Checkpoint] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
     source_records: int = 0
 
     def __len__(self) -> int:

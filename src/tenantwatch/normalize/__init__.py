@@ -2,5 +2,6 @@
 
 from tenantwatch.normalize.normalizer import MAPPERS as MAPPERS
 from tenantwatch.normalize.normalizer import normalize as normalize
+from tenantwatch.normalize.normalizer import normalize_many as normalize_many
 
-__all__ = ["MAPPERS", "normalize"]
+__all__ = ["MAPPERS", "normalize", "normalize_many"]

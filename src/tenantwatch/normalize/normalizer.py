@@ -22,7 +22,7 @@ from tenantwatch.normalize.graph_signin import GraphSignInMapper
 from tenantwatch.normalize.jsonread import read_records
 from tenantwatch.normalize.management import ManagementActivityMapper
 
-__all__ = ["FEEDS", "MAPPERS", "Mapper", "normalize"]
+__all__ = ["FEEDS", "MAPPERS", "Mapper", "normalize", "normalize_many"]
 
 # The store keys events on (tenant, tw_uid). One Entra sign-in reaches tenantwatch through Graph,
 # the Activity API and Azure Monitor under the same id; each feed's copy is its own record.
@@ -61,54 +61,99 @@ MAPPERS: dict[str, Mapper] = {
 
 def normalize(batch: RawBatch) -> EventBatch:
     """Normalize one batch: every record becomes an event or a quarantined record, never lost."""
-    mapper = MAPPERS.get(batch.shape)
-    checkpoints = [batch.checkpoint] if batch.checkpoint else []
-    if mapper is None:
-        known = ", ".join(sorted(MAPPERS))
-        why = f"no normalizer for shape {batch.shape!r} (known: {known})"
-        return EventBatch(
-            events=empty_events(),
-            quarantined=[_quarantine(batch, r, why) for r in batch.records],
-            checkpoints=checkpoints,
-            source_records=len(batch.records),
-        )
-    table, kept, failed = read_records(batch.records, mapper.schema)
-    quarantined = [_quarantine(batch, batch.records[i], reason) for i, reason in failed]
-    events = empty_events()
-    if kept:
-        raw = pl.from_arrow(table)
-        assert isinstance(raw, pl.DataFrame)
-        raw = raw.with_columns(
-            _row=pl.Series(kept, dtype=pl.Int64),
-            raw_data=pl.Series([batch.records[i].decode("utf-8", "replace") for i in kept]),
-        )
-        mapped = mapper.map(raw)
-        given = pl.col("_reason") if "_reason" in mapped.columns else pl.lit(None, dtype=pl.String)
-        reason = (
-            pl.when(given.is_not_null())
-            .then(given)
-            .when(pl.col("metadata").struct.field("uid").is_null())
-            .then(pl.lit(f"missing record id ({mapper.id_field})"))
-            .when(pl.col("time").is_null())
-            .then(pl.lit("missing or unparseable event time"))
-            .otherwise(pl.lit(None, dtype=pl.String))
-        )
-        mapped = mapped.with_columns(_reason=reason)
-        for row, why in (
-            mapped.filter(pl.col("_reason").is_not_null()).select("_row", "_reason").iter_rows()
-        ):
-            quarantined.append(_quarantine(batch, batch.records[row], why))
-        good = mapped.filter(pl.col("_reason").is_null()).sort("_row")
-        events = conform(restrict_to_class(enrich_endpoints(_finish(conform(good), batch))))
+    return normalize_many([batch])
+
+
+def normalize_many(batches: list[RawBatch]) -> EventBatch:
+    """Normalize batches together (one pass per shape, not per batch): a poll that yields many
+    small batches, one per content blob, costs one normalization. Each event keeps its own
+    batch's provenance (tenant, source, stream, fetch and availability times)."""
+    quarantined: list[QuarantinedRecord] = []
+    frames: list[pl.DataFrame] = []
+    for batch in batches:
+        quarantined += [_quarantine(batch, raw, reason) for raw, reason in batch.rejected]
+    by_shape: dict[str, list[RawBatch]] = {}
+    for batch in batches:
+        if batch.records:
+            by_shape.setdefault(batch.shape, []).append(batch)
+    for shape, group in by_shape.items():
+        events, problems = _normalize_shape(shape, group)
+        quarantined += problems
+        if events.height:
+            frames.append(events)
+    events = pl.concat(frames, how="vertical") if frames else empty_events()
     return EventBatch(
         events=events,
         quarantined=quarantined,
-        checkpoints=checkpoints,
-        source_records=len(batch.records),
+        checkpoints=[b.checkpoint for b in batches if b.checkpoint is not None],
+        gaps=[g for b in batches for g in b.gaps],
+        source_records=sum(len(b.records) + len(b.rejected) for b in batches),
     )
 
 
-def _finish(frame: pl.DataFrame, batch: RawBatch) -> pl.DataFrame:
+def _normalize_shape(
+    shape: str, group: list[RawBatch]
+) -> tuple[pl.DataFrame, list[QuarantinedRecord]]:
+    records = [r for b in group for r in b.records]
+    owner = [i for i, b in enumerate(group) for _ in b.records]  # record -> its batch
+    mapper = MAPPERS.get(shape)
+    if mapper is None:
+        known = ", ".join(sorted(MAPPERS))
+        why = f"no normalizer for shape {shape!r} (known: {known})"
+        return empty_events(), [_quarantine(group[owner[i]], r, why) for i, r in enumerate(records)]
+    table, kept, failed = read_records(records, mapper.schema)
+    quarantined = [_quarantine(group[owner[i]], records[i], reason) for i, reason in failed]
+    if not kept:
+        return empty_events(), quarantined
+    raw = pl.from_arrow(table)
+    assert isinstance(raw, pl.DataFrame)
+    raw = raw.with_columns(
+        _row=pl.Series(kept, dtype=pl.Int64),
+        raw_data=pl.Series([records[i].decode("utf-8", "replace") for i in kept]),
+    )
+    mapped = mapper.map(raw)
+    given = pl.col("_reason") if "_reason" in mapped.columns else pl.lit(None, dtype=pl.String)
+    reason = (
+        pl.when(given.is_not_null())
+        .then(given)
+        .when(pl.col("metadata").struct.field("uid").is_null())
+        .then(pl.lit(f"missing record id ({mapper.id_field})"))
+        .when(pl.col("time").is_null())
+        .then(pl.lit("missing or unparseable event time"))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
+    mapped = mapped.with_columns(_reason=reason)
+    bad = mapped.filter(pl.col("_reason").is_not_null()).select("_row", "_reason")
+    for row, why in bad.iter_rows():
+        quarantined.append(_quarantine(group[owner[row]], records[row], why))
+    good = mapped.filter(pl.col("_reason").is_null()).sort("_row")
+    provenance = pl.DataFrame(
+        {
+            "_row": list(range(len(records))),
+            "tw_tenant": [group[o].tenant for o in owner],
+            "tw_source": [group[o].source for o in owner],
+            "tw_stream": [group[o].stream for o in owner],
+            "tw_fetched_time": [group[o].fetched_time for o in owner],
+            "tw_available_time": [group[o].available_time or group[o].fetched_time for o in owner],
+        },
+        schema={
+            "_row": pl.Int64,
+            "tw_tenant": pl.String,
+            "tw_source": pl.String,
+            "tw_stream": pl.String,
+            "tw_fetched_time": pl.Datetime("us", "UTC"),
+            "tw_available_time": pl.Datetime("us", "UTC"),
+        },
+    )
+    good = conform(good, keep=("_row",)).drop(
+        "tw_tenant", "tw_source", "tw_stream", "tw_fetched_time", "tw_available_time"
+    )
+    good = good.join(provenance, on="_row", how="left", maintain_order="left")
+    events = conform(restrict_to_class(enrich_endpoints(_finish(good, shape))))
+    return events, quarantined
+
+
+def _finish(frame: pl.DataFrame, shape: str) -> pl.DataFrame:
     """Attributes every event gets the same way: class names, type_uid, tenant, provenance."""
     c = pl.col
     names = {k: v[0] for k, v in CLASS_NAMES.items()}
@@ -117,20 +162,15 @@ def _finish(frame: pl.DataFrame, batch: RawBatch) -> pl.DataFrame:
     type_uid = c("class_uid").cast(pl.Int64) * 100 + c("activity_id")
     metadata = c("metadata").struct.with_fields(
         version=pl.lit(OCSF_VERSION),
-        tenant_uid=pl.lit(batch.tenant),
-        logged_time=pl.lit(batch.fetched_time).dt.cast_time_unit("ms"),
+        tenant_uid=c("tw_tenant"),
+        logged_time=c("tw_fetched_time").dt.cast_time_unit("ms"),
     )
     return frame.with_columns(
-        tw_tenant=pl.lit(batch.tenant),
         tw_uid=pl.concat_str(
-            [pl.lit(FEEDS.get(batch.shape, "other") + ":"), c("metadata").struct.field("uid")]
+            [pl.lit(FEEDS.get(shape, "other") + ":"), c("metadata").struct.field("uid")]
         ),
-        tw_source=pl.lit(batch.source),
-        tw_stream=pl.lit(batch.stream),
-        tw_available_time=pl.lit(batch.available_time or batch.fetched_time).dt.cast_time_unit(
-            "ms"
-        ),
-        tw_fetched_time=pl.lit(batch.fetched_time).dt.cast_time_unit("ms"),
+        tw_available_time=c("tw_available_time").dt.cast_time_unit("ms"),
+        tw_fetched_time=c("tw_fetched_time").dt.cast_time_unit("ms"),
         class_name=c("class_uid").replace_strict(names, default=None, return_dtype=pl.String),
         category_uid=c("class_uid").replace_strict(categories, default=None, return_dtype=pl.Int32),
         category_name=c("class_uid").replace_strict(

@@ -32,12 +32,16 @@ class Collector(threading.Thread):
         out: queue.Queue[RawBatch],
         stop: threading.Event,
         checkpoints: dict[str, Checkpoint],
+        *,
+        once: bool = False,
     ) -> None:
         super().__init__(name=f"collect-{source.id}", daemon=True)
         self.source = source
         self.out = out
         self.stop = stop
         self.positions = dict(checkpoints)
+        self.once = once
+        self.completed = False  # a poll went through without error
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -49,6 +53,7 @@ class Collector(threading.Thread):
                     if self.stop.is_set():
                         return
                 self.source.metrics.last_error = ""
+                self.completed = True
             except Stopped:
                 return
             except SourceError as exc:
@@ -60,6 +65,8 @@ class Collector(threading.Thread):
                 self.source.metrics.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("source %s failed; retrying after its interval", self.source.id)
             self.source.metrics.last_poll = utcnow()
+            if self.once and self.completed:
+                return
             self.stop.wait(self.source.poll_interval_secs)
 
     def _put(self, batch: RawBatch) -> None:

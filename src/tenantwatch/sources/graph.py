@@ -1,11 +1,12 @@
-"""Microsoft Graph audit logs: ``auditLogs/signIns`` (one stream per sign-in event type).
+"""Microsoft Graph audit logs: ``auditLogs/signIns`` (one stream per sign-in event type) and
+``auditLogs/directoryAudits``.
 
-Graph filters on event time (``createdDateTime``) but serves records minutes after they happen,
-some much later. Each poll therefore asks for the window
-``[watermark - lateness, now - delay)``: ``delay`` leaves time for most records to appear,
-``lateness`` re-reads a stretch already read to catch the stragglers (the store drops what was
-already collected). The watermark moves to ``now - delay`` only after every page of the window
-was fetched, in the same transaction as the last page's events.
+Graph filters on event time but publishes records minutes after they happen, some much later.
+Each poll reads ``[watermark, now - delay)``; ``delay`` leaves time for most records to appear.
+Every ``sweep_interval`` the poll reaches back ``lateness`` further, ``[now - delay - lateness,
+now - delay)``, to catch the stragglers (the store drops what it already holds). The watermark
+moves only after every page of a window was fetched, in the same transaction as the last page's
+events; requests share the tenant's Graph budget (5 per 10 seconds per app).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from tenantwatch.model.batch import Checkpoint, RawBatch, RecordShape
 from tenantwatch.model.clock import Clock
 from tenantwatch.sources.http import ApiClient
 
-__all__ = ["GraphSignInSource", "graph_time"]
+__all__ = ["GraphDirectoryAuditSource", "GraphSignInSource", "graph_time"]
 
 SIGNIN_EVENT_TYPES = (
     "interactiveUser",
@@ -34,14 +35,13 @@ def graph_time(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class GraphSignInSource:
-    """Entra ID sign-ins from Graph, one stream per sign-in event type.
+class _GraphAuditSource:
+    """Shared polling of a Graph audit-log collection."""
 
-    ``interactiveUser`` is served by v1.0; the other event types need ``version="beta"`` and
-    the ``signInEventTypes`` filter.
-    """
-
-    kind = "graph_signins"
+    kind = ""
+    resource = ""
+    time_field = ""
+    shape = ""
 
     def __init__(
         self,
@@ -51,28 +51,23 @@ class GraphSignInSource:
         api: ApiClient,
         graph_url: str,
         clock: Clock,
-        event_types: tuple[str, ...] = ("interactiveUser",),
         version: str = "v1.0",
         delay: timedelta = timedelta(minutes=2),
         lateness: timedelta = timedelta(minutes=30),
+        sweep_interval: timedelta = timedelta(minutes=10),
         initial_lookback: timedelta = timedelta(hours=24),
         page_size: int = 1000,
         poll_interval_secs: float = 60.0,
     ) -> None:
-        unknown = set(event_types) - set(SIGNIN_EVENT_TYPES)
-        if unknown:
-            raise ValueError(f"unknown sign-in event types: {sorted(unknown)}")
-        if version == "v1.0" and set(event_types) != {"interactiveUser"}:
-            raise ValueError("only interactiveUser sign-ins are listed by v1.0; use beta")
         self.id = source_id
         self.tenant = tenant
         self.api = api
         self.graph_url = graph_url.rstrip("/")
         self.clock = clock
-        self.event_types = event_types
         self.version = version
         self.delay = delay
         self.lateness = lateness
+        self.sweep_interval = sweep_interval
         self.initial_lookback = initial_lookback
         self.page_size = page_size
         self.poll_interval_secs = poll_interval_secs
@@ -80,30 +75,35 @@ class GraphSignInSource:
 
     @property
     def streams(self) -> list[str]:
-        return [f"signIns/{t}" for t in self.event_types]
+        return [self.resource]
+
+    def _filters(self, stream: str) -> list[str]:
+        return []
 
     def poll(self, checkpoints: dict[str, Checkpoint]) -> Iterator[RawBatch]:
         now = self.clock.now()
         self.metrics.add(polls=1)
-        self.metrics.last_poll = now
-        for event_type, stream in zip(self.event_types, self.streams, strict=True):
+        for stream in self.streams:
             previous = checkpoints.get(stream)
             watermark = previous.watermark if previous else now - self.initial_lookback
-            window_end = (now - self.delay).replace(microsecond=0)  # $filter has whole seconds
-            if window_end <= watermark:
+            end = (now - self.delay).replace(microsecond=0)  # $filter has whole seconds
+            if end <= watermark:
                 continue
-            yield from self._window(stream, event_type, watermark - self.lateness, window_end)
+            swept = previous.state.get("swept") if previous else None
+            sweep = swept is None or now - datetime.fromisoformat(swept) >= self.sweep_interval
+            start = min(watermark, end - self.lateness) if sweep else watermark
+            state = {"swept": now.isoformat() if sweep else swept}
+            yield from self._window(stream, start, end, state)
 
     def _window(
-        self, stream: str, event_type: str, start: datetime, end: datetime
+        self, stream: str, start: datetime, end: datetime, state: dict[str, object]
     ) -> Iterator[RawBatch]:
         clauses = [
-            f"createdDateTime ge {graph_time(start)}",
-            f"createdDateTime lt {graph_time(end)}",
+            *self._filters(stream),
+            f"{self.time_field} ge {graph_time(start)}",
+            f"{self.time_field} lt {graph_time(end)}",
         ]
-        if self.version == "beta":
-            clauses.insert(0, f"signInEventTypes/any(t: t eq '{event_type}')")
-        url: str | None = f"{self.graph_url}/{self.version}/auditLogs/signIns"
+        url: str | None = f"{self.graph_url}/{self.version}/auditLogs/{self.resource}"
         params: dict[str, str] | None = {
             "$filter": " and ".join(clauses),
             "$top": str(self.page_size),
@@ -114,18 +114,60 @@ class GraphSignInSource:
             body = response.body if isinstance(response.body, dict) else {}
             records = body.get("value") or []
             url = body.get("@odata.nextLink")
-            params = None  # the next link already carries the query
+            params = None  # the next link carries the query
             self.metrics.add(pages=1, records=len(records))
             checkpoint = None
             if url is None:
-                checkpoint = Checkpoint(self.tenant, self.id, stream, end)
+                checkpoint = Checkpoint(self.tenant, self.id, stream, end, state)
             yield RawBatch(
                 tenant=self.tenant,
                 source=self.id,
                 stream=stream,
-                shape=RecordShape.GRAPH_SIGNIN,
+                shape=self.shape,
                 records=[orjson.dumps(r) for r in records],
                 fetched_time=fetched,
                 available_time=fetched,
                 checkpoint=checkpoint,
             )
+
+
+class GraphSignInSource(_GraphAuditSource):
+    """Entra ID sign-ins, one stream per sign-in event type.
+
+    ``interactiveUser`` is served by v1.0; the other event types need ``version="beta"`` and
+    the ``signInEventTypes`` filter.
+    """
+
+    kind = "graph_signins"
+    resource = "signIns"
+    time_field = "createdDateTime"
+    shape = RecordShape.GRAPH_SIGNIN
+
+    def __init__(
+        self, *, event_types: tuple[str, ...] = ("interactiveUser",), **options: object
+    ) -> None:
+        unknown = set(event_types) - set(SIGNIN_EVENT_TYPES)
+        if unknown:
+            raise ValueError(f"unknown sign-in event types: {sorted(unknown)}")
+        if options.get("version", "v1.0") == "v1.0" and set(event_types) != {"interactiveUser"}:
+            raise ValueError("only interactiveUser sign-ins are listed by v1.0; use beta")
+        self.event_types = event_types
+        super().__init__(**options)  # type: ignore[arg-type]
+
+    @property
+    def streams(self) -> list[str]:
+        return [f"signIns/{t}" for t in self.event_types]
+
+    def _filters(self, stream: str) -> list[str]:
+        if self.version != "beta":
+            return []
+        return [f"signInEventTypes/any(t: t eq '{stream.removeprefix('signIns/')}')"]
+
+
+class GraphDirectoryAuditSource(_GraphAuditSource):
+    """Entra ID directory changes (``auditLogs/directoryAudits``)."""
+
+    kind = "graph_directory_audits"
+    resource = "directoryAudits"
+    time_field = "activityDateTime"
+    shape = RecordShape.GRAPH_DIRECTORY_AUDIT

@@ -113,6 +113,8 @@ class ApiClient:
         self.stream = stream
 
     def get(self, url: str, params: dict[str, str] | None = None) -> ApiResponse:
+        """GET ``url``; ``params`` are merged into the query the URL already has (a next-page
+        link keeps its own parameters)."""
         return self.request("GET", url, params=params)
 
     def request(
@@ -167,10 +169,10 @@ class ApiClient:
         headers = {"Authorization": f"Bearer {self.credential.token(self.resource)}"}
         self.metrics.add(requests=1)
         try:
+            target = httpx.URL(url).copy_merge_params(params) if params else url
             response = self.http.request(
                 method,
-                url,
-                params=params,
+                target,
                 headers=headers,
                 content=orjson.dumps(json_body) if json_body is not None else None,
                 timeout=self.retry.timeout_secs,
@@ -201,6 +203,8 @@ class ApiClient:
                 f"{method} {_redact(url)} answered HTTP {status} {error_code}: {message}",
                 tenant=self.credential.tenant_id,
                 stream=self.stream,
+                status=status,
+                code=error_code,
             )
         if body is _TRUNCATED:
             raise _Transient("response body is not complete JSON (truncated)")

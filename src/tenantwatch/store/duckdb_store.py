@@ -20,7 +20,7 @@ import duckdb
 import orjson
 import polars as pl
 
-from tenantwatch.errors import StoreError
+from tenantwatch.errors import Gap, StoreError
 from tenantwatch.model.batch import Checkpoint, QuarantinedRecord
 from tenantwatch.model.finding import Finding
 from tenantwatch.model.schema import EVENT_SCHEMA
@@ -72,6 +72,20 @@ TABLES = [
         state JSON,
         updated_time TIMESTAMP WITH TIME ZONE DEFAULT current_timestamp,
         PRIMARY KEY (tenant, source, stream)
+    )""",
+    """CREATE TABLE IF NOT EXISTS content_ledger (
+        tenant VARCHAR, source VARCHAR, stream VARCHAR, content_id VARCHAR,
+        content_created TIMESTAMP WITH TIME ZONE,
+        fetched_time TIMESTAMP WITH TIME ZONE DEFAULT current_timestamp,
+        PRIMARY KEY (tenant, source, content_id)
+    )""",
+    """CREATE SEQUENCE IF NOT EXISTS gaps_seq""",
+    """CREATE TABLE IF NOT EXISTS gaps (
+        id BIGINT DEFAULT nextval('gaps_seq') PRIMARY KEY,
+        tenant VARCHAR, stream VARCHAR,
+        start_time TIMESTAMP WITH TIME ZONE, end_time TIMESTAMP WITH TIME ZONE,
+        reason VARCHAR, content_ids VARCHAR[],
+        recorded_time TIMESTAMP WITH TIME ZONE DEFAULT current_timestamp
     )""",
     """CREATE SEQUENCE IF NOT EXISTS quarantine_seq""",
     """CREATE TABLE IF NOT EXISTS quarantine (
@@ -274,16 +288,68 @@ class DuckDBStore:
                 ],
             )
 
+    # -- the content ledger and gaps ----------------------------------------------------------
+
+    def record_content(
+        self, tenant: str, source: str, stream: str, content_id: str, created: datetime | None
+    ) -> None:
+        """Remember that a content blob was fetched (committed with its records)."""
+        with self._lock:
+            self.con.execute(
+                "INSERT OR IGNORE INTO content_ledger (tenant, source, stream, content_id, "
+                "content_created) VALUES (?, ?, ?, ?, ?)",
+                [tenant, source, stream, content_id, created],
+            )
+
+    def fetched_content(self, tenant: str, source: str, since: datetime) -> dict[str, set[str]]:
+        """Content ids fetched since ``since``, by stream (older ones have expired upstream)."""
+        with self._lock:
+            rows = self.con.execute(
+                "SELECT stream, content_id FROM content_ledger WHERE tenant = ? AND source = ? "
+                "AND (content_created IS NULL OR content_created >= ?)",
+                [tenant, source, since],
+            ).fetchall()
+        out: dict[str, set[str]] = {}
+        for stream, content_id in rows:
+            out.setdefault(stream, set()).add(content_id)
+        return out
+
+    def prune_content(self, before: datetime) -> int:
+        """Forget ledger entries of content created before ``before`` (expired upstream)."""
+        with self._lock:
+            row = self.con.execute(
+                "DELETE FROM content_ledger WHERE content_created < ? RETURNING 1", [before]
+            ).fetchall()
+        return len(row)
+
+    def record_gaps(self, gaps: list[Gap]) -> None:
+        if not gaps:
+            return
+        with self._lock:
+            self.con.executemany(
+                "INSERT INTO gaps (tenant, stream, start_time, end_time, reason, content_ids) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(g.tenant, g.stream, g.start, g.end, g.reason, list(g.content_ids)) for g in gaps],
+            )
+
+    def gaps(self) -> list[Gap]:
+        with self._lock:
+            rows = self.con.execute(
+                "SELECT tenant, stream, start_time, end_time, reason, content_ids "
+                "FROM gaps ORDER BY id"
+            ).fetchall()
+        return [Gap(t, s, a, b, r, tuple(ids or ())) for t, s, a, b, r, ids in rows]
+
     # -- reading ------------------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
         with self._lock:
             row = self.con.execute(
                 """SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM findings),
-                          (SELECT count(*) FROM quarantine)"""
+                          (SELECT count(*) FROM quarantine), (SELECT count(*) FROM gaps)"""
             ).fetchone()
         assert row is not None
-        return {"events": row[0], "findings": row[1], "quarantined": row[2]}
+        return {"events": row[0], "findings": row[1], "quarantined": row[2], "gaps": row[3]}
 
     def sql(self, query: str, params: list[Any] | None = None) -> pl.DataFrame:
         """Run a query and return its result as a Polars frame."""

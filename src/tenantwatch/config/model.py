@@ -1,0 +1,187 @@
+"""The pipeline file: tenants, sources, detections and sinks by id, each with a ``type:``.
+
+Validated with pydantic; :mod:`tenantwatch.config.loader` turns every validation error into a
+:class:`~tenantwatch.errors.ConfigError` naming the file, the line and what to change.
+Secrets are never written inline: ``{env: NAME}`` or ``{file: PATH}``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "CertificateConfig",
+    "ClockConfig",
+    "DetectionConfig",
+    "PipelineConfig",
+    "SecretConfig",
+    "SinkConfig",
+    "SourceConfig",
+    "TenantConfig",
+]
+
+CONTENT_TYPES = (
+    "Audit.AzureActiveDirectory",
+    "Audit.Exchange",
+    "Audit.SharePoint",
+    "Audit.General",
+    "DLP.All",
+)
+EVENT_TYPES = ("interactiveUser", "nonInteractiveUser", "servicePrincipal", "managedIdentity")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SecretConfig(Strict):
+    """A secret's location: an environment variable or a file (mode 0600 recommended)."""
+
+    env: str | None = None
+    file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> SecretConfig:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("give exactly one of env: or file:")
+        return self
+
+
+class CertificateConfig(Strict):
+    """A certificate registered on the app: its private key (PEM) and SHA-1 thumbprint."""
+
+    key_file: Path
+    thumbprint: Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{40}$")]
+
+
+class TenantConfig(Strict):
+    """One Microsoft 365 tenant and the app registration that reads it."""
+
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    tenant_id: Annotated[str, Field(min_length=1)]
+    client_id: Annotated[str, Field(min_length=1)]
+    cloud: Literal["commercial", "gcc", "gcc_high", "dod", "emulator"] = "commercial"
+    endpoint: str | None = None  # emulator only: its base URL
+    ca_file: Path | None = None  # emulator only: its TLS CA
+    client_secret: SecretConfig | None = None
+    certificate: CertificateConfig | None = None
+    publisher_id: str | None = None
+
+    @field_validator("client_secret", mode="before")
+    @classmethod
+    def _no_inline_secret(cls, value: object) -> object:
+        if isinstance(value, str):
+            raise ValueError(
+                "inline secrets are not allowed; use client_secret: {env: VARIABLE} or "
+                "client_secret: {file: /path/to/secret}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _credentials(self) -> TenantConfig:
+        if (self.client_secret is None) == (self.certificate is None):
+            raise ValueError("give exactly one of client_secret: or certificate:")
+        if self.cloud == "emulator" and not self.endpoint:
+            raise ValueError("cloud: emulator needs endpoint: (the emulator's base URL)")
+        return self
+
+
+class SourceConfig(Strict):
+    """A collector. ``type`` picks it; options not used by that type are refused."""
+
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    type: Literal["graph_signins", "graph_directory_audits", "o365_management", "file"]
+    tenant: str | None = None
+    poll_interval_secs: Annotated[float, Field(gt=0)] = 60.0
+    max_attempts: Annotated[int, Field(ge=1, le=20)] = 8
+    retry_backoff_secs: Annotated[float, Field(gt=0)] = 0.5
+    # Graph
+    version: Literal["v1.0", "beta"] = "v1.0"
+    event_types: tuple[Literal[EVENT_TYPES], ...] | None = None  # type: ignore[valid-type]
+    delay_secs: Annotated[float, Field(ge=0)] = 120.0
+    lateness_secs: Annotated[float, Field(ge=0)] = 1800.0
+    # Management Activity API
+    content_types: tuple[Literal[CONTENT_TYPES], ...] = CONTENT_TYPES  # type: ignore[valid-type]
+    overlap_secs: Annotated[float, Field(ge=0)] = 3600.0
+    max_concurrent_blobs: Annotated[int, Field(ge=1, le=32)] = 4
+    # both APIs
+    initial_lookback_secs: Annotated[float, Field(gt=0, le=7 * 86400)] = 86400.0
+    # files
+    path: Path | None = None
+    format: Literal["auto", "ndjson", "json", "csv"] = "auto"
+
+    @model_validator(mode="after")
+    def _fits_type(self) -> SourceConfig:
+        if self.type == "file":
+            if self.path is None:
+                raise ValueError("a file source needs path: (a file or a directory to watch)")
+        elif self.tenant is None:
+            raise ValueError(f"a {self.type} source needs tenant: (the id of a tenant above)")
+        if self.type == "graph_signins" and self.version == "v1.0":
+            types = self.event_types or ("interactiveUser",)
+            if set(types) != {"interactiveUser"}:
+                raise ValueError(
+                    "only interactiveUser sign-ins are listed by v1.0; set version: beta"
+                )
+        return self
+
+
+class DetectionConfig(Strict):
+    """Rules to run: ``paths`` are files or directories; ``builtin`` is the shipped pack."""
+
+    id: str
+    type: Literal["sigma"] = "sigma"
+    paths: tuple[str, ...] = ("builtin",)
+
+
+class SinkConfig(Strict):
+    """An alert output."""
+
+    id: str
+    type: Literal["jsonl", "terminal"]
+    path: Path | None = None
+
+    @model_validator(mode="after")
+    def _path(self) -> SinkConfig:
+        if self.type == "jsonl" and self.path is None:
+            raise ValueError("a jsonl sink needs path:")
+        return self
+
+
+class ClockConfig(Strict):
+    """A simulated clock, to follow an emulator that runs faster than real time."""
+
+    sim_start: datetime
+    real_start: float
+    speed: Annotated[float, Field(gt=0)] = 1.0
+
+
+class PipelineConfig(Strict):
+    """A whole pipeline file."""
+
+    data_dir: Path = Path("tenantwatch-data")
+    tenants: tuple[TenantConfig, ...] = ()
+    sources: Annotated[tuple[SourceConfig, ...], Field(min_length=1)]
+    detections: tuple[DetectionConfig, ...] = (DetectionConfig(id="builtin"),)
+    sinks: tuple[SinkConfig, ...] = (
+        SinkConfig(id="findings", type="jsonl", path=Path("findings.jsonl")),
+    )
+    clock: ClockConfig | None = None
+
+    @model_validator(mode="after")
+    def _references(self) -> PipelineConfig:
+        for kind, items in (
+            ("tenant", self.tenants),
+            ("source", self.sources),
+            ("sink", self.sinks),
+        ):
+            ids = [i.id for i in items]
+            dupes = sorted({i for i in ids if ids.count(i) > 1})
+            if dupes:
+                raise ValueError(f"{kind} ids must be unique; repeated: {', '.join(dupes)}")
+        # sources naming undefined tenants are reported by the loader, with their line
+        return self

@@ -1,0 +1,64 @@
+"""``tenantwatch config init``: a commented starter pipeline file."""
+
+from __future__ import annotations
+
+__all__ = ["STARTER"]
+
+STARTER = """\
+# tenantwatch pipeline file. Check it with: tenantwatch config validate FILE
+# Run it with: tenantwatch run --config FILE
+
+# Where the store (tenantwatch.duckdb), findings and status go.
+data_dir: ./tenantwatch-data
+
+tenants:
+  - id: contoso                 # a name you choose; sources refer to it
+    tenant_id: 00000000-0000-0000-0000-000000000000   # Directory (tenant) ID
+    client_id: 00000000-0000-0000-0000-000000000000   # Application (client) ID
+    cloud: commercial           # commercial | gcc | gcc_high | dod
+    # Secrets never go inline: read them from the environment or a file.
+    client_secret: {env: TENANTWATCH_CLIENT_SECRET}
+    # Or, preferred, a certificate registered on the app:
+    # certificate: {key_file: /etc/tenantwatch/collector-key.pem, thumbprint: <40 hex digits>}
+    publisher_id: 00000000-0000-0000-0000-000000000000  # your tenant id: a dedicated API quota
+
+sources:
+  # Entra ID sign-ins (Graph). Non-interactive, service principal and managed identity
+  # sign-ins need version: beta.
+  - id: signins
+    type: graph_signins
+    tenant: contoso
+    version: beta
+    event_types: [interactiveUser, nonInteractiveUser, servicePrincipal, managedIdentity]
+    poll_interval_secs: 60
+    delay_secs: 120             # leave Graph time to publish
+    lateness_secs: 1800         # re-read this far back now and then for late records
+  # Entra ID directory changes (Graph).
+  - id: directory_audits
+    type: graph_directory_audits
+    tenant: contoso
+  # Exchange, SharePoint, OneDrive, Teams and Entra records (Management Activity API).
+  - id: activity
+    type: o365_management
+    tenant: contoso
+    content_types:
+      [Audit.AzureActiveDirectory, Audit.Exchange, Audit.SharePoint, Audit.General, DLP.All]
+    overlap_secs: 3600
+    max_concurrent_blobs: 4
+  # Exported files dropped into a directory (NDJSON, JSON, Event Hub captures, CSV exports).
+  # - id: exports
+  #   type: file
+  #   path: ./exports
+
+detections:
+  - id: builtin
+    type: sigma
+    paths: [builtin]            # the shipped pack; add your own rule directories
+
+sinks:
+  - id: findings
+    type: jsonl
+    path: findings.jsonl        # relative to data_dir
+  - id: console
+    type: terminal
+"""
