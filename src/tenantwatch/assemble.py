@@ -134,6 +134,7 @@ def _graph_signins(
         event_types=tuple(c.event_types or ("interactiveUser",)),
         delay=timedelta(seconds=c.delay_secs),
         lateness=timedelta(seconds=c.lateness_secs),
+        sweep_interval=timedelta(seconds=c.sweep_interval_secs),
         initial_lookback=timedelta(seconds=c.initial_lookback_secs),
         poll_interval_secs=c.poll_interval_secs,
     )
@@ -152,6 +153,7 @@ def _graph_directory_audits(
         version=c.version,
         delay=timedelta(seconds=c.delay_secs),
         lateness=timedelta(seconds=c.lateness_secs),
+        sweep_interval=timedelta(seconds=c.sweep_interval_secs),
         initial_lookback=timedelta(seconds=c.initial_lookback_secs),
         poll_interval_secs=c.poll_interval_secs,
     )

@@ -27,7 +27,7 @@ import polars as pl
 
 from tenantwatch.detect.engine import DetectionEngine, FindingChange
 from tenantwatch.errors import SinkError
-from tenantwatch.model.batch import RawBatch
+from tenantwatch.model.batch import Checkpoint, RawBatch
 from tenantwatch.model.clock import Clock
 from tenantwatch.model.finding import Finding
 from tenantwatch.normalize import normalize_many
@@ -125,11 +125,13 @@ class Pipeline:
             self.store.upsert_findings([c.finding for c in changes])
             self.store.quarantine(batch.quarantined)
             self.store.record_gaps(batch.gaps)
-            for raw in raws:
-                if raw.content_id is not None:
-                    self.store.record_content(
-                        raw.tenant, raw.source, raw.stream, raw.content_id, raw.available_time
-                    )
+            self.store.record_content(
+                [
+                    (raw.tenant, raw.source, raw.stream, raw.content_id, raw.available_time)
+                    for raw in raws
+                    if raw.content_id is not None
+                ]
+            )
             self.store.save_checkpoints(batch.checkpoints)
         for gap in batch.gaps:
             log.warning("gap in %s/%s: %s", gap.tenant, gap.stream, gap.reason)
@@ -190,6 +192,7 @@ class Pipeline:
     def start(self, *, once: bool = False) -> None:
         """Stage 1: start one collector thread per source, from the committed checkpoints."""
         committed = self.store.checkpoints()
+        self._pin_first_watermarks(committed)
         for source in self.sources:
             positions = {
                 stream: cp
@@ -199,6 +202,23 @@ class Pipeline:
             collector = Collector(source, self.queue, self.stop, positions, once=once)
             collector.start()
             self._collectors.append(collector)
+
+    def _pin_first_watermarks(self, committed: dict[tuple[str, str, str], Checkpoint]) -> None:
+        """A stream collected for the first time starts ``initial_lookback`` before now. Commit
+        that start before fetching anything: a first run that is interrupted then resumes from
+        it, rather than from a later "now - lookback" that would skip what lay in between."""
+        now = self.clock.now()
+        pinned = [
+            Checkpoint(source.tenant, source.id, stream, now - lookback)
+            for source in self.sources
+            if isinstance(lookback := getattr(source, "initial_lookback", None), timedelta)
+            for stream in source.streams
+            if (source.tenant, source.id, stream) not in committed
+        ]
+        if pinned:
+            with self.store.transaction():
+                self.store.save_checkpoints(pinned)
+            committed.update({(c.tenant, c.source, c.stream): c for c in pinned})
 
     def run(self, duration_secs: float | None = None, *, once: bool = False) -> None:
         """Recover, start collecting, and process batches until stopped, ``duration_secs``

@@ -86,6 +86,7 @@ def start_tenant(
     users: int = 40,
     history: timedelta = timedelta(days=2),
     duplicate_rate: float = 0.02,
+    manage_requests_per_minute: int = 2000,
 ) -> Iterator[Tenant]:
     clock = ManualClock(NOW)
     tenant = SimTenant.build(
@@ -109,7 +110,11 @@ def start_tenant(
         )
     )
     state = EmulatorState(
-        clock=clock, idp=idp, tenants={tenant.tenant_id: tenant}, graph_requests_per_10s=0
+        clock=clock,
+        idp=idp,
+        tenants={tenant.tenant_id: tenant},
+        graph_requests_per_10s=0,
+        manage_requests_per_minute=manage_requests_per_minute,
     )
     server = EmulatorServer(state, tls_dir=tmp / "tls").start()
     secret_file = tmp / "secret"

@@ -104,6 +104,7 @@ class SourceConfig(Strict):
     event_types: tuple[Literal[EVENT_TYPES], ...] | None = None  # type: ignore[valid-type]
     delay_secs: Annotated[float, Field(ge=0)] = 120.0
     lateness_secs: Annotated[float, Field(ge=0)] = 1800.0
+    sweep_interval_secs: Annotated[float, Field(ge=0)] = 600.0
     # Management Activity API
     content_types: tuple[Literal[CONTENT_TYPES], ...] = CONTENT_TYPES  # type: ignore[valid-type]
     overlap_secs: Annotated[float, Field(ge=0)] = 3600.0

@@ -4,6 +4,9 @@ A source turns an upstream API into :class:`~tenantwatch.model.RawBatch` es. It 
 each of its streams stopped (the committed checkpoints) and yields batches; a batch that carries
 a checkpoint moves that stream forward only once the pipeline has committed its events.
 
+A source whose streams start ``initial_lookback`` (a timedelta) before "now" on first use has that
+start committed by the pipeline before it fetches anything (``Pipeline.start``).
+
 Delivery guarantee of every source: at least once from the API, exactly once into the store
 (the store drops re-fetched records by id).
 """

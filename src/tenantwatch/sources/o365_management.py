@@ -115,17 +115,20 @@ class O365ManagementSource:
 
     # -- subscriptions ----------------------------------------------------------------------
 
-    def _ensure_subscriptions(self) -> None:
+    def _ensure_subscriptions(self) -> set[str]:
+        """Start every subscription that is not enabled; the content types (re)started."""
         listed = self.api.get(f"{self.root}/subscriptions/list", params=self._params()).body
         enabled = {
             s.get("contentType")
             for s in (listed if isinstance(listed, list) else [])
             if isinstance(s, dict) and s.get("status") == "enabled"
         }
+        started = set()
         for ct in self.content_types:
-            if ct not in enabled:
-                self._start(ct)
+            if ct not in enabled and self._start(ct):
+                started.add(ct)
         self._subscribed = True
+        return started
 
     def _start(self, content_type: str) -> bool:
         """Start a subscription unless one was started recently; True if it is enabled."""
@@ -149,12 +152,20 @@ class O365ManagementSource:
 
     def poll(self, checkpoints: dict[str, Checkpoint]) -> Iterator[RawBatch]:
         self.metrics.add(polls=1)
-        if not self._subscribed:
-            self._ensure_subscriptions()
+        started = self._ensure_subscriptions() if not self._subscribed else set()
         now = self.clock.now()
         for content_type in self.content_types:
             stream = f"activity/{content_type}"
             previous = checkpoints.get(stream)
+            if previous is not None and content_type in started:
+                # collected before, found stopped at startup: what happened while it was off is
+                # not listed. Record the range; whatever is still listed is collected below.
+                yield self._gap_batch(
+                    stream,
+                    previous.watermark,
+                    now,
+                    f"subscription to {content_type} was found disabled at startup; restarted",
+                )
             yield from self._collect(content_type, stream, previous, now)
 
     def _collect(
@@ -288,22 +299,30 @@ class O365ManagementSource:
         if not self._start(content_type):
             raise exc
         restarted = self.clock.now()
+        yield self._gap_batch(
+            stream,
+            watermark,
+            restarted,
+            f"subscription to {content_type} was disabled ({exc.code}); restarted",
+            checkpoint=Checkpoint(self.tenant, self.id, stream, restarted),
+        )
+
+    def _gap_batch(
+        self,
+        stream: str,
+        start: datetime,
+        end: datetime,
+        reason: str,
+        checkpoint: Checkpoint | None = None,
+    ) -> RawBatch:
         self.metrics.add(gaps=1)
-        yield RawBatch(
+        return RawBatch(
             tenant=self.tenant,
             source=self.id,
             stream=stream,
             shape=RecordShape.O365_MANAGEMENT,
             records=[],
-            fetched_time=restarted,
-            checkpoint=Checkpoint(self.tenant, self.id, stream, restarted),
-            gaps=(
-                Gap(
-                    self.tenant,
-                    stream,
-                    watermark,
-                    restarted,
-                    f"subscription to {content_type} was disabled ({exc.code}); restarted",
-                ),
-            ),
+            fetched_time=end,
+            checkpoint=checkpoint,
+            gaps=(Gap(self.tenant, stream, start, end, reason),),
         )
