@@ -251,6 +251,16 @@ class Pipeline:
             self.shutdown()
             self.write_status(force=True)
 
+    @property
+    def failed_sources(self) -> dict[str, str]:
+        """Sources whose collector gave up without completing a poll (``once`` mode): id →
+        last error."""
+        return {
+            c.source.id: c.source.metrics.last_error
+            for c in self._collectors
+            if c.once and not c.completed and not c.is_alive()
+        }
+
     def write_status(self, *, force: bool = False) -> None:
         """Every few seconds, the sources' and pipeline's figures to ``status.json`` (read by
         ``tenantwatch status`` while the store is busy)."""

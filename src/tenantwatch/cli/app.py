@@ -279,6 +279,11 @@ def run(
         f"stopped: {s.received} records, {s.stored} stored, {s.duplicates} duplicates, "
         f"{s.quarantined} quarantined, {s.findings} findings"
     )
+    failed = assembly.pipeline.failed_sources
+    for source_id, error in failed.items():
+        console.print(f"[red]source {source_id} did not complete a poll:[/red] {error}")
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 import orjson
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -16,28 +17,29 @@ __all__ = ["show_status"]
 
 
 def show_status(data_dir: Path, console: Console) -> None:
+    if not console.is_terminal:  # piped or captured: do not squeeze the tables into 80 columns
+        console.width = max(console.width, 132)
     status_file = data_dir / "status.json"
     status = orjson.loads(status_file.read_bytes()) if status_file.exists() else {}
-    table = Table(title=f"tenantwatch status ({data_dir})")
+    table = Table(title=f"tenantwatch status ({data_dir})", box=box.SIMPLE_HEAD, padding=(0, 1))
+    # short headers so the table fits an 80-column terminal; errors are listed below it
     for column in (
         "source",
-        "kind",
         "records",
-        "duplicates",
+        "dupes",
         "pages",
         "requests",
         "throttled",
         "retries",
         "errors",
         "gaps",
-        "last poll",
-        "last error",
+        "polled",
     ):
-        table.add_column(column)
+        table.add_column(column, no_wrap=True, justify="left" if column == "source" else "right")
+    errors: list[str] = []
     for name, s in (status.get("sources") or {}).items():
         table.add_row(
             name,
-            s.get("kind", ""),
             str(s.get("records", 0)),
             str(s.get("duplicates", 0)),
             str(s.get("pages", 0)),
@@ -46,25 +48,29 @@ def show_status(data_dir: Path, console: Console) -> None:
             str(s.get("retries", 0)),
             str(s.get("errors", 0)),
             str(s.get("gaps", 0)),
-            (s.get("last_poll") or "")[:19],
-            (s.get("last_error") or "")[:60],
+            (s.get("last_poll") or "")[11:19],
         )
+        if s.get("last_error"):
+            errors.append(f"{name} ({s.get('kind', '')}): {s['last_error']}")
     console.print(table)
+    for line in errors:
+        console.print(f"[red]last error[/red] {line}", highlight=False)
     try:
         store = DuckDBStore(data_dir / "tenantwatch.duckdb", read_only=True)
     except StoreError as exc:
         console.print(f"[yellow]store busy ({exc}); figures above are from status.json[/]")
         return
     try:
-        checkpoints = Table(title="watermarks")
-        for column in ("tenant", "source", "stream", "watermark", "lag"):
-            checkpoints.add_column(column)
+        committed = store.checkpoints()
+        several = len({tenant for tenant, _, _ in committed}) > 1
+        checkpoints = Table(title="watermarks (UTC)", box=box.SIMPLE_HEAD, padding=(0, 1))
+        for column in ("tenant", "source", "stream", "watermark", "lag")[0 if several else 1 :]:
+            checkpoints.add_column(column, no_wrap=True)
         now = datetime.fromisoformat(status["time"]) if status.get("time") else None
-        for (tenant, source, stream), cp in sorted(store.checkpoints().items()):
+        for (tenant, source, stream), cp in sorted(committed.items()):
             lag = f"{(now - cp.watermark).total_seconds() / 60:.1f} min" if now else ""
-            checkpoints.add_row(
-                tenant[:8], source, stream, f"{cp.watermark:%Y-%m-%d %H:%M:%S}", lag
-            )
+            row = (tenant[:8], source, stream, f"{cp.watermark:%m-%d %H:%M:%S}", lag)
+            checkpoints.add_row(*row[0 if several else 1 :])
         console.print(checkpoints)
         counts = store.counts()
         console.print(

@@ -22,6 +22,11 @@ __all__ = ["Collector"]
 
 log = logging.getLogger("tenantwatch.collector")
 
+# in ``once`` mode a source that keeps failing (after the HTTP client's own retries) is given up
+# after this many polls, so a one-shot run ends and reports it instead of hanging
+ONCE_ATTEMPTS = 3
+ONCE_RETRY_SECS = 5.0
+
 
 class Collector(threading.Thread):
     """Polls one source until ``stop`` is set."""
@@ -42,6 +47,7 @@ class Collector(threading.Thread):
         self.positions = dict(checkpoints)
         self.once = once
         self.completed = False  # a poll went through without error
+        self.failed_polls = 0
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -57,17 +63,20 @@ class Collector(threading.Thread):
             except Stopped:
                 return
             except SourceError as exc:
+                self.failed_polls += 1
                 self.source.metrics.add(errors=1)
                 self.source.metrics.last_error = str(exc)
                 log.warning("source %s: %s", self.source.id, exc)
             except Exception as exc:  # a collector must never die silently
+                self.failed_polls += 1
                 self.source.metrics.add(errors=1)
                 self.source.metrics.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("source %s failed; retrying after its interval", self.source.id)
             self.source.metrics.last_poll = utcnow()
-            if self.once and self.completed:
+            if self.once and (self.completed or self.failed_polls >= ONCE_ATTEMPTS):
                 return
-            self.stop.wait(self.source.poll_interval_secs)
+            interval = self.source.poll_interval_secs
+            self.stop.wait(min(interval, ONCE_RETRY_SECS) if self.once else interval)
 
     def _put(self, batch: RawBatch) -> None:
         while not self.stop.is_set():
