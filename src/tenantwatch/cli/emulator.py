@@ -209,7 +209,8 @@ def serve(options: EmulatorOptions, console: Console) -> None:
     )
     console.print(f"  Entra ID (login)          {base}/{t.tenant_id}/oauth2/v2.0/token")
     console.print(f"  Microsoft Graph           {base}/graph/v1.0/auditLogs/signIns")
-    console.print(f"  Management Activity API  {base}/manage/api/v1.0/{t.tenant_id}/activity/feed/")
+    feed = f"{base}/manage/api/v1.0/{t.tenant_id}/activity/feed/"
+    console.print(f"  Management Activity API   {feed}")
     console.print(
         f"  control API               {base}/_emulator/  (X-Emulator-Key in {emu.control_key_file})"
     )
