@@ -6,6 +6,7 @@ Registries map each ``type:`` of the file to what builds it (STYLE: explicit reg
 
 from __future__ import annotations
 
+import logging
 import ssl
 import threading
 from collections.abc import Callable
@@ -31,7 +32,9 @@ from tenantwatch.sources.http import ApiClient, RequestBudget, RetryPolicy
 from tenantwatch.sources.o365_management import O365ManagementSource
 from tenantwatch.store import DuckDBStore
 
-__all__ = ["SINKS", "SOURCES", "Assembly", "assemble", "build_clock"]
+__all__ = ["SINKS", "SOURCES", "Assembly", "assemble", "build_clock", "load_rules"]
+
+log = logging.getLogger("tenantwatch.assemble")
 
 
 @dataclass
@@ -218,6 +221,23 @@ def rule_paths(config: PipelineConfig) -> list[Path]:
     return paths
 
 
+def load_rules(config: PipelineConfig) -> RuleSet:
+    """The rules of every detection, with their placeholders' values."""
+    placeholders: dict[str, tuple[str, ...]] = {}
+    for detection in config.detections:
+        for name, values in detection.placeholders.items():
+            if name in placeholders and placeholders[name] != values:
+                raise ConfigError(
+                    f"placeholder %{name}% has different values in two detections; "
+                    "give it one set of values"
+                )
+            placeholders[name] = values
+    ruleset = RuleSet.from_paths(rule_paths(config), placeholders=placeholders)
+    for error in ruleset.errors:
+        log.warning("rule not loaded: %s", error)
+    return ruleset
+
+
 def assemble(config: PipelineConfig, *, stop: threading.Event | None = None) -> Assembly:
     """Build the pipeline a configuration describes (nothing runs yet)."""
     stop = stop or threading.Event()
@@ -229,8 +249,8 @@ def assemble(config: PipelineConfig, *, stop: threading.Event | None = None) -> 
         if c.tenant and ctx is None:
             raise ConfigError(f"source {c.id!r} names tenant {c.tenant!r}, which is not defined")
         sources.append(SOURCES[c.type](c, ctx, clock, stop))
-    ruleset = RuleSet.from_paths(rule_paths(config))
-    if ruleset.errors:
+    ruleset = load_rules(config)
+    if ruleset.errors and not all(d.skip_unsupported for d in config.detections):
         raise RuleError(
             "; ".join(str(e) for e in ruleset.errors[:5])
             + (f" (and {len(ruleset.errors) - 5} more)" if len(ruleset.errors) > 5 else "")

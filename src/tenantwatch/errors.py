@@ -130,6 +130,7 @@ class RuleError(TenantwatchError):
     """A detection rule could not be loaded, validated or compiled."""
 
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+        self.reason = message
         self.path = path
         self.line = line
         where = path or "<rule>"

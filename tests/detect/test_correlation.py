@@ -28,7 +28,7 @@ def _findings(engine: DetectionEngine, rows: list[dict], batch: int = 1) -> list
     return out
 
 
-def test_five_distinct_ips_within_an_hour_raise_one_spray_finding() -> None:
+def test_five_distinct_ips_within_eight_hours_raise_one_spray_finding() -> None:
     engine = _engine()
     (finding,) = _findings(engine, _spray(n=5))
     assert finding.rule_title.startswith("Password spray")
@@ -38,9 +38,13 @@ def test_five_distinct_ips_within_an_hour_raise_one_spray_finding() -> None:
     assert finding.techniques == ("T1110.003",)
 
 
-def test_four_ips_or_five_spread_over_more_than_an_hour_do_not() -> None:
+def test_four_ips_or_five_spread_over_more_than_eight_hours_do_not() -> None:
     assert _findings(_engine(), _spray(n=4)) == []
-    assert _findings(_engine(), _spray(n=5, spacing=16)) == []
+    assert _findings(_engine(), _spray(n=5, spacing=150)) == []
+
+
+def test_a_low_and_slow_spray_one_attempt_an_hour_is_found() -> None:
+    assert len(_findings(_engine(), _spray(n=6, spacing=70))) == 1
 
 
 def test_failures_from_one_ip_are_not_a_spray() -> None:
@@ -104,7 +108,7 @@ def test_correlation_memory_is_bounded() -> None:
         for i in range(3000)
     ]
     engine.evaluate(frame(rows))
-    state = engine.correlations[0]
+    (state,) = [c for c in engine.correlations if c.rule.name == "tw_password_spray_per_user"]
     state.max_groups = 100
     engine.evaluate(
         frame([auth_event(f"v{i}", user=f"v{i}@x.com", minutes=400 + i) for i in range(200)])

@@ -30,7 +30,7 @@ def _matches(detection: str, rows: list[dict]) -> list[str]:
     ruleset = RuleSet.from_texts([("test.yml", _rule(detection))])
     assert not ruleset.errors, ruleset.errors
     (rule,) = ruleset.rules
-    events = frame(rows)
+    events = ruleset.prepare(frame(rows))
     vectorized = events.filter(rule.expr)["tw_uid"].to_list()
     oracle = [r["tw_uid"] for r in events.to_dicts() if rule.matches(r)]
     assert vectorized == oracle

@@ -313,6 +313,85 @@ def status(
     show_status(data_dir, Console())
 
 
+rules_app = typer.Typer(help="Detection rules as code: test, lint, coverage.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+RulePaths = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Rule files or folders (default: the built-in pack)."),
+]
+PlaceholderFile = Annotated[
+    Path | None,
+    typer.Option(help="YAML file giving the values of %name% placeholders (name: [values])."),
+]
+
+
+@rules_app.command("test")
+def rules_test(paths: RulePaths = None) -> None:
+    """Run every rule's examples (*.tests.yml): true and false records, both engines."""
+    from tenantwatch.cli.rules import rule_paths, test_rules
+
+    if not test_rules(rule_paths(paths), Console(highlight=False, soft_wrap=True)):
+        raise typer.Exit(1)
+
+
+@rules_app.command("lint")
+def rules_lint(paths: RulePaths = None) -> None:
+    """pySigma's validators and tenantwatch's checks (names, tags, examples)."""
+    from tenantwatch.cli.rules import lint_rules, rule_paths
+
+    if not lint_rules(rule_paths(paths), Console(highlight=False, soft_wrap=True)):
+        raise typer.Exit(1)
+
+
+@rules_app.command("coverage")
+def rules_coverage(
+    paths: RulePaths = None,
+    placeholders: PlaceholderFile = None,
+    json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    fail_under: Annotated[
+        float, typer.Option(help="Exit 1 if fewer than this percentage of rules run.")
+    ] = 0.0,
+) -> None:
+    """How many rules load, compile and run, per logsource; each unsupported one with why."""
+    import orjson
+
+    from tenantwatch.cli.rules import load_placeholders, print_coverage, rule_coverage, rule_paths
+
+    coverage = rule_coverage(rule_paths(paths), load_placeholders(placeholders))
+    if json:
+        sys.stdout.write(orjson.dumps(coverage.as_dict(), option=orjson.OPT_INDENT_2).decode())
+        sys.stdout.write("\n")
+    else:
+        print_coverage(coverage, Console(highlight=False, soft_wrap=True))
+    if coverage.percent < fail_under:
+        raise typer.Exit(1)
+
+
+@app.command()
+def detect(
+    files: Annotated[list[Path], typer.Argument(help="Exported audit files.")],
+    rules: Annotated[
+        list[Path] | None,
+        typer.Option("--rules", help="Rule files or folders (default: the built-in pack)."),
+    ] = None,
+    placeholders: PlaceholderFile = None,
+    format: Annotated[str, typer.Option("--format", help="auto, ndjson, json or csv.")] = "auto",
+    tenant: Annotated[str, typer.Option(help="Tenant id to stamp on the events.")] = "local",
+) -> None:
+    """Run the detections on exported records, offline: findings as OCSF JSON lines."""
+    from tenantwatch.cli.rules import detect_files, load_placeholders, rule_paths
+
+    detect_files(
+        files,
+        rule_paths(rules),
+        load_placeholders(placeholders),
+        fmt=format,
+        tenant=tenant,
+        console=Console(stderr=True),
+    )
+
+
 def main() -> None:
     """Entry point: run the app, turning tenantwatch errors into a clear message and exit 2."""
     try:

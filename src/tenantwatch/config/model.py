@@ -137,6 +137,10 @@ class DetectionConfig(Strict):
     id: str
     type: Literal["sigma"] = "sigma"
     paths: tuple[str, ...] = ("builtin",)
+    # values of %name% placeholders in the rules (SigmaHQ's rules-placeholder)
+    placeholders: dict[str, tuple[str, ...]] = {}
+    # load what can be loaded and log the rest (off: any unusable rule stops the start)
+    skip_unsupported: bool = False
 
 
 class SinkConfig(Strict):

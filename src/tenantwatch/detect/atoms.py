@@ -158,7 +158,13 @@ def _field_atom(field: FieldRef, value: Any, resolve: Callable[[str], FieldRef])
     if isinstance(value, SigmaFieldReference):
         if value.starts_with or value.ends_with:
             raise RuleError("|fieldref combined with startswith/endswith is not supported")
-        return Atom("fieldref", field, extra=resolve(value.field))
+        other = resolve(value.field)
+        if any(isinstance(f.dtype, pl.List) for f in (field, other)):
+            raise RuleError(
+                f"|fieldref between {field.name!r} and {other.name!r}: one of them has several "
+                "values (a list, or a field read from several places); compare single values"
+            )
+        return Atom("fieldref", field, extra=other)
     raise RuleError(f"value type {type(value).__name__} is not supported (field {field.name!r})")
 
 
@@ -167,7 +173,8 @@ def _parts(value: SigmaString) -> list[str | SpecialChars]:
     for part in value.s:
         if isinstance(part, Placeholder):
             raise RuleError(
-                f"placeholder %{part.name}% has no value; define it in the processing pipeline"
+                f"placeholder %{part.name}% has no value; give it values under `placeholders:` "
+                "of the detection in the pipeline file (or `--placeholders FILE`)"
             )
         if isinstance(part, str) and parts and isinstance(parts[-1], str):
             parts[-1] += part

@@ -30,6 +30,8 @@ class Hit:
     value: str | None = None
     rule: str = ""
     uid: str = field(default="", compare=False)
+    # a correlation's match used by another correlation: the stored events of its window
+    evidence: tuple[str, ...] = field(default=(), compare=False)
 
 
 GroupKey = tuple[str, tuple[str | None, ...]]

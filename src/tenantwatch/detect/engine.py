@@ -16,6 +16,7 @@ from datetime import timedelta
 import polars as pl
 
 from tenantwatch.detect.correlation import CorrelationState, Hit
+from tenantwatch.detect.fields import FieldRef
 from tenantwatch.detect.rules import CorrelationRule, DetectionRule, RuleSet
 from tenantwatch.model.clock import utcnow
 from tenantwatch.model.finding import Finding, finding_uid
@@ -32,6 +33,18 @@ class FindingChange:
 
     finding: Finding
     is_new: bool
+
+
+def _evidence(hits: list[Hit]) -> list[str]:
+    """The stored events behind hits (a chained correlation's hit stands for its window)."""
+    return list(dict.fromkeys(u for h in hits for u in (*h.evidence, h.uid)))
+
+
+def _text(ref: FieldRef) -> pl.Expr:
+    """A field's value as text (several values joined), for entities and observables."""
+    if isinstance(ref.dtype, pl.List):
+        return ref.expr().cast(pl.List(pl.String)).list.join(", ")
+    return ref.expr().cast(pl.String)
 
 
 class DetectionEngine:
@@ -51,8 +64,13 @@ class DetectionEngine:
 
     @property
     def max_timespan(self) -> timedelta:
-        spans = [c.rule.timespan for c in self.correlations]
-        return max(spans, default=timedelta(0))
+        """How far back a correlation may reach (a chain of correlations adds up)."""
+
+        def span(rule: CorrelationRule) -> timedelta:
+            children = [span(r) for r in rule.rules if isinstance(r, CorrelationRule)]
+            return rule.timespan + max(children, default=timedelta(0))
+
+        return max((span(c.rule) for c in self.correlations), default=timedelta(0))
 
     def seed(self, findings: list[Finding]) -> None:
         """Know the findings already raised (from the store), so they are extended, not repeated."""
@@ -73,6 +91,7 @@ class DetectionEngine:
     def _run(self, events: pl.DataFrame, *, emit: bool) -> list[FindingChange]:
         if events.is_empty() or not self._active:
             return []
+        events = self.ruleset.prepare(events)
         flags = [f"__r{i}" for i in range(len(self._active))]
         matched = (
             events.lazy()
@@ -107,8 +126,8 @@ class DetectionEngine:
             pl.col("tw_uid"),
             pl.col("time"),
             pl.col("metadata").struct.field("uid").alias("key"),
-            *[f.expr().cast(pl.String).alias(f"e{i}") for i, f in enumerate(rule.entity)],
-            *[f.expr().cast(pl.String).alias(f"o{i}") for i, f in enumerate(rule.observables)],
+            *[_text(f).alias(f"e{i}") for i, f in enumerate(rule.entity)],
+            *[_text(f).alias(f"o{i}") for i, f in enumerate(rule.observables)],
         ).sort("time")
         for row in view.iter_rows():
             tenant, uid, when, key = row[0], row[1], row[2], row[3]
@@ -147,8 +166,8 @@ class DetectionEngine:
             pl.col("tw_uid"),
             pl.col("time"),
             pl.col("metadata").struct.field("uid").alias("key"),
-            *[g.expr().cast(pl.String).alias(f"g{i}") for i, g in enumerate(groups)],
-            (value.expr().cast(pl.String) if value else pl.lit(None, dtype=pl.String)).alias("v"),
+            *[_text(g).alias(f"g{i}") for i, g in enumerate(groups)],
+            (_text(value) if value else pl.lit(None, dtype=pl.String)).alias("v"),
         ).sort("time")
         ref_name = rule.name or rule.id
         for row in view.iter_rows():
@@ -157,10 +176,26 @@ class DetectionEngine:
             if any(v is None for v in key_values):
                 continue  # a missing group-by field never correlates
             hit = Hit(when, event_key or uid, row[-1], ref_name, uid=uid)
-            window = state.add((tenant, key_values), hit)
-            if window is None or not emit:
-                continue
-            entity = dict(zip(corr.group_by, [str(v) for v in key_values], strict=True))
+            self._add(state, tenant, tuple(str(v) for v in key_values), hit, changes, emit=emit)
+
+    def _add(
+        self,
+        state: CorrelationState,
+        tenant: str,
+        key_values: tuple[str, ...],
+        hit: Hit,
+        changes: dict[tuple[str, str, str], FindingChange],
+        *,
+        emit: bool,
+    ) -> None:
+        """A match into a correlation's windows; when one is complete, its finding, and a match
+        for every correlation that uses this one."""
+        window = state.add((tenant, key_values), hit)
+        if window is None:
+            return
+        corr = state.rule
+        entity = dict(zip(corr.group_by, key_values, strict=True))
+        if emit:
             observed: dict[str, list[str]] = {}
             if corr.value_field:
                 observed[corr.value_field] = sorted({h.value for h in window if h.value})
@@ -176,6 +211,25 @@ class DetectionEngine:
                 window,
                 observed,
                 changes,
+            )
+        last = window[-1]
+        chained = Hit(
+            last.time,
+            f"{corr.id}:{last.key}",
+            None,
+            corr.name or corr.id,
+            uid=last.uid,
+            evidence=tuple(u for h in window for u in (*h.evidence, h.uid)),
+        )
+        for parent in self._feeds.get(id(corr), []):
+            names = parent.rule.child_groups(corr)
+            self._add(
+                parent,
+                tenant,
+                tuple(entity[n] for n in names),
+                chained,
+                changes,
+                emit=emit,
             )
 
     def _raise(
@@ -199,7 +253,7 @@ class DetectionEngine:
         if current is not None and (
             first <= current.last_seen + suppress and last >= current.first_seen - suppress
         ):
-            new_uids = [h.uid for h in hits if h.uid not in current.evidence_uids]
+            new_uids = [u for u in _evidence(hits) if u not in current.evidence_uids]
             if not new_uids and all(
                 set(v) <= set(current.observables.get(k, [])) for k, v in observed.items()
             ):
@@ -226,9 +280,9 @@ class DetectionEngine:
             entity=entity,
             description=description,
             techniques=techniques,
-            evidence_uids=[h.uid for h in hits][:MAX_EVIDENCE],
+            evidence_uids=_evidence(hits)[:MAX_EVIDENCE],
             observables={k: v[:MAX_OBSERVABLES] for k, v in observed.items()},
-            count=len(hits),
+            count=len(_evidence(hits)),
         )
         self._open[key] = finding
         changes[key] = FindingChange(finding, is_new=True)

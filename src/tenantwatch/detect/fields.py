@@ -1,23 +1,51 @@
-"""Where a rule's field name points: an event column, or a key of the raw record.
+"""Where a rule's field name points: an event column, a key path in the raw record, or several
+of those at once.
 
-Both engines resolve fields through :class:`FieldRef`, so they agree on what a field is:
-the Polars engine reads it as an expression over the batch, the Python oracle reads it from one
-event. A field that does not exist in an event is ``None`` in both, and never matches.
+Both engines resolve fields through :class:`FieldRef`, so they agree on what a field is: the
+Polars engine reads it as an expression over the batch, the Python oracle reads it from one
+event. Kinds:
+
+- ``column``: an attribute of the OCSF event (``src_endpoint.ip``), typed;
+- ``raw`` / ``unmapped``: a key path in the original record or in the ``unmapped`` JSON, as text
+  (objects and lists as compact JSON);
+- ``raw_list``: a key path that crosses lists (``targetResources[].modifiedProperties[].
+  displayName``): every value found, as a list of text;
+- the Polars engine reads raw-record fields from columns prepared once per batch with DuckDB's
+  JSON functions (:func:`prepare`); the oracle walks the parsed record itself;
+- ``any``: several of the above (a field Microsoft spells differently per record shape, or an
+  OCSF attribute plus the raw value it came from): the list of every value present.
+
+A field with no value in an event is ``None`` in both engines, and never matches. Multi-valued
+fields (``raw_list``, ``any``, OCSF lists) match when any value does.
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import duckdb
 import orjson
 import polars as pl
 
 from tenantwatch.model.schema import EVENT_SCHEMA
 from tenantwatch.normalize.columns import event_dtype
 
-__all__ = ["EventView", "FieldRef", "column_field", "is_event_path", "raw_field"]
+__all__ = [
+    "EventView",
+    "FieldRef",
+    "any_field",
+    "column_field",
+    "is_event_path",
+    "prepare",
+    "raw_field",
+]
+
+TEXT_LIST = pl.List(pl.String)
 
 
 @cache
@@ -39,20 +67,38 @@ def _json_path(keys: tuple[str, ...]) -> str:
     return "$" + "".join(f"['{k}']" if not k.isidentifier() else f".{k}" for k in keys)
 
 
+def _duckdb_path(keys: tuple[str, ...]) -> str:
+    out = "$"
+    for key in keys:
+        name = key.removesuffix("[]")
+        out += f".{name}" if name.isidentifier() else '."' + name.replace('"', '\\"') + '"'
+        if key.endswith("[]"):
+            out += "[*]"
+    return out
+
+
 @dataclass(frozen=True)
 class FieldRef:
-    """A resolved field: ``kind`` is ``column`` (an event attribute path), ``raw`` (a key path
-    in the original record) or ``unmapped`` (a key in the ``unmapped`` JSON)."""
+    """A resolved field (see the module docstring for the kinds)."""
 
     name: str
     kind: str
-    path: tuple[str, ...]
+    path: tuple[str, ...] = ()
+    alternatives: tuple[FieldRef, ...] = ()
 
     @property
     def dtype(self) -> pl.DataType:
         if self.kind == "column":
             return event_dtype(".".join(self.path))
+        if self.kind in ("raw_list", "any"):
+            return TEXT_LIST
         return pl.String()
+
+    @property
+    def column_name(self) -> str:
+        """The prepared column of a ``raw`` or ``raw_list`` field (see :func:`prepare`)."""
+        digest = hashlib.sha1("/".join(self.path).encode()).hexdigest()[:16]  # noqa: S324
+        return f"__tw_raw_{digest}"
 
     def expr(self) -> pl.Expr:
         if self.kind == "column":
@@ -61,30 +107,89 @@ class FieldRef:
             for name in rest:
                 e = e.struct.field(name)
             return e
-        source = "raw_data" if self.kind == "raw" else "unmapped"
-        return pl.col(source).str.json_path_match(_json_path(self.path))
+        if self.kind in ("raw", "raw_list"):
+            return pl.col(self.column_name)
+        if self.kind == "any":
+            parts = []
+            for alt in self.alternatives:
+                if isinstance(alt.dtype, pl.List):
+                    parts.append(alt.expr().cast(TEXT_LIST).fill_null(pl.lit([], dtype=TEXT_LIST)))
+                else:
+                    parts.append(alt.expr().cast(pl.String))
+            values = pl.concat_list(parts).list.drop_nulls()
+            return pl.when(values.list.len() > 0).then(values).otherwise(None)
+        return pl.col("unmapped").str.json_path_match(_json_path(self.path))
 
     def get(self, event: EventView) -> Any:
         if self.kind == "column":
             value: Any = event.row
-        else:
-            value = event.raw if self.kind == "raw" else event.unmapped
+            for key in self.path:
+                if not isinstance(value, dict):
+                    return None
+                value = value.get(key)
+            return value
+        if self.kind == "any":
+            found: list[str] = []
+            for alt in self.alternatives:
+                v = alt.get(event)
+                if v is None:
+                    continue
+                if isinstance(v, list):
+                    found.extend(_text(item) for item in v if item is not None)
+                else:
+                    found.append(_text(v))
+            return found or None
+        document = event.raw if self.kind in ("raw", "raw_list") else event.unmapped
+        if self.kind == "raw_list":
+            values = [_json_text(v) for v in _walk(document, self.path) if v is not None]
+            return values or None
+        value = document
         for key in self.path:
             if not isinstance(value, dict):
                 return None
             value = value.get(key)
-        if self.kind != "column" and isinstance(value, dict | list):
-            return orjson.dumps(value).decode()
-        if self.kind != "column" and value is not None and not isinstance(value, str):
-            return _json_scalar(value)
+        return None if value is None else _json_text(value)
+
+    def raws(self) -> list[FieldRef]:
+        """The raw-record fields this one reads (they need :func:`prepare`)."""
+        if self.kind in ("raw", "raw_list"):
+            return [self]
+        return [r for alt in self.alternatives for r in alt.raws()]
+
+
+def _walk(value: Any, path: tuple[str, ...]) -> Iterable[Any]:
+    """Every value at ``path``; a ``[]`` segment fans out over a list."""
+    if not path:
+        yield value
+        return
+    key, rest = path[0], path[1:]
+    if not isinstance(value, dict):
+        return
+    child = value.get(key.removesuffix("[]"))
+    if key.endswith("[]"):
+        if isinstance(child, list):
+            for item in child:
+                yield from _walk(item, rest)
+        return
+    yield from _walk(child, rest)
+
+
+def _json_text(value: Any) -> str:
+    """A JSON value as text, the way Polars' ``json_path_match`` and DuckDB render it."""
+    if isinstance(value, str):
         return value
-
-
-def _json_scalar(value: Any) -> str:
-    """A JSON scalar as Polars' ``json_path_match`` renders it."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return orjson.dumps(value).decode()
+
+
+def _text(value: Any) -> str:
+    """A value as text, the way Polars casts it to a string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(pl.Series([value]).cast(pl.String)[0])
+    return str(value)
 
 
 def column_field(name: str, path: str) -> FieldRef:
@@ -92,8 +197,85 @@ def column_field(name: str, path: str) -> FieldRef:
 
 
 def raw_field(name: str, path: str | tuple[str, ...]) -> FieldRef:
+    """A key path of the raw record; segments ending ``[]`` are lists (``raw_list``)."""
     keys = tuple(path.split(".")) if isinstance(path, str) else path
-    return FieldRef(name, "raw", keys)
+    crosses = any(k.endswith("[]") for k in keys[:-1])
+    if not crosses:
+        keys = tuple(k.removesuffix("[]") for k in keys)
+    return FieldRef(name, "raw_list" if crosses else "raw", keys)
+
+
+def any_field(name: str, alternatives: Iterable[FieldRef]) -> FieldRef:
+    """One field read from several places; a single alternative is returned as it is."""
+    unique: dict[tuple[str, tuple[str, ...]], FieldRef] = {}
+    for alt in alternatives:
+        for a in alt.alternatives if alt.kind == "any" else (alt,):
+            unique.setdefault((a.kind, a.path), a)
+    if len(unique) == 1:
+        (only,) = unique.values()
+        return FieldRef(name, only.kind, only.path)
+    return FieldRef(name, "any", (), tuple(unique.values()))
+
+
+_local = threading.local()
+
+
+def _connection() -> duckdb.DuckDBPyConnection:
+    """This thread's in-memory DuckDB (kept: a new one pays JSON set-up on its first query)."""
+    con: duckdb.DuckDBPyConnection | None = getattr(_local, "con", None)
+    if con is None:
+        con = _local.con = duckdb.connect()
+    return con
+
+
+def prepare(events: pl.DataFrame, fields: Iterable[FieldRef]) -> pl.DataFrame:
+    """``events`` with a column for every raw-record field the rules read.
+
+    DuckDB parses each record once for all the key paths (Polars' ``json_path_match`` would
+    parse it once per path), is robust to records whose shape differs from the path, and
+    expands the ``[]`` of list-crossing paths."""
+    wanted = {f.column_name: f for ref in fields for f in ref.raws()}
+    todo = {name: f for name, f in wanted.items() if name not in events.columns}
+    if not todo:
+        return events
+    if events.is_empty():
+        return events.with_columns(pl.lit(None, dtype=f.dtype).alias(n) for n, f in todo.items())
+    scalars = [(n, f) for n, f in todo.items() if f.kind == "raw"]
+    lists = [(n, f) for n, f in todo.items() if f.kind == "raw_list"]
+    # paths are bound as parameters; the column names are our own hex digests
+    selects: list[tuple[str, str]] = []
+    params: dict[str, Any] = {}
+    if scalars:  # one call with every scalar path: one parse of the record
+        selects.append(("json_extract_string(raw_data, $scalars)", "tw_scalars"))
+        params["scalars"] = [_duckdb_path(f.path) for _, f in scalars]
+    for i, (name, f) in enumerate(lists):
+        selects.append((f"json_extract_string(raw_data, $list{i})", name))
+        params[f"list{i}"] = _duckdb_path(f.path)
+    # a record that is not valid JSON reads as missing (one validity check, in a subquery:
+    # a CASE around every extraction is several times slower)
+    query = "SELECT {} FROM (SELECT CASE WHEN json_valid(raw_data) THEN raw_data END AS raw_data FROM tw_events)".format(  # noqa: E501, S608
+        ", ".join(f'{e} AS "{n}"' for e, n in selects)
+    )
+    con = _connection()
+    con.register("tw_events", events.select("raw_data").to_arrow())
+    try:
+        table = con.sql(query, params=params).to_arrow_table()
+    finally:
+        con.unregister("tw_events")
+    extracted = pl.DataFrame(pl.from_arrow(table))
+    columns = [
+        pl.col("tw_scalars").list.get(i, null_on_oob=True).alias(name)
+        for i, (name, _) in enumerate(scalars)
+    ]
+    columns += [
+        pl.when(pl.col(name).list.drop_nulls().list.len() > 0)
+        .then(pl.col(name).list.drop_nulls())
+        .otherwise(None)
+        .cast(TEXT_LIST)
+        .alias(name)
+        for name, _ in lists
+    ]
+    return events.hstack(extracted.select(columns))
 
 
 class EventView:

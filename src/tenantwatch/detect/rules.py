@@ -6,13 +6,16 @@ A rule that cannot be loaded or compiled never stops the others: :class:`RuleSet
 Two custom attributes shape findings, both optional:
 
 - ``entity``: fields naming who or what a finding is about (default ``user.name``);
-- ``suppress``: how long one entity's finding absorbs further matches (default ``1h``).
+- ``suppress``: how long one entity's finding absorbs further matches (default ``1h``);
+- ``alert: always``: the rule raises its own findings even when a correlation uses it (by
+  Sigma's rules, a rule a correlation uses is silent unless the correlation says
+  ``generate: true``, which would unmute all the rules it uses).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -23,10 +26,12 @@ import yaml
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationConditionOperator, SigmaCorrelationRule
 from sigma.exceptions import SigmaError, SigmaRuleLocation
+from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+from sigma.processing.transformations import ValueListPlaceholderTransformation
 from sigma.rule import SigmaRule
 
-from tenantwatch.detect.atoms import Node, Or, build_tree
-from tenantwatch.detect.fields import EventView, FieldRef
+from tenantwatch.detect.atoms import Node, Or, build_tree, referenced_fields
+from tenantwatch.detect.fields import EventView, FieldRef, prepare
 from tenantwatch.detect.logsources import LogSource, resolve_logsource
 from tenantwatch.detect.oracle import Predicate, compile_python
 from tenantwatch.detect.vectorized import compile_polars
@@ -72,18 +77,28 @@ class DetectionRule:
     predicate: Predicate
     path: str
     generate: bool = True
+    always_alert: bool = False
     entity: tuple[FieldRef, ...] = ()
     observables: tuple[FieldRef, ...] = ()
     suppress: timedelta = timedelta(hours=1)
 
+    @property
+    def fields(self) -> list[FieldRef]:
+        """Every field the rule reads (condition, entity, observables)."""
+        return [*referenced_fields(self.tree), *self.entity, *self.observables]
+
     def matches(self, row: dict[str, Any]) -> bool:
         """Oracle evaluation of one event (logsource filter included)."""
-        return row.get("class_uid") in self.logsource.class_uids and self.predicate(EventView(row))
+        return self.logsource.accepts(row) and self.predicate(EventView(row))
 
 
 @dataclass
 class CorrelationRule:
-    """A compiled Sigma correlation rule over detection rules."""
+    """A compiled Sigma correlation rule over detection rules or other correlations.
+
+    ``group_by`` holds the names the rule groups by (field names, or ``aliases`` that name a
+    different field in each rule); ``fields`` gives, per referenced rule, where each of those
+    names is read (and the counted field for ``value_count``)."""
 
     id: str
     name: str | None
@@ -92,7 +107,7 @@ class CorrelationRule:
     level: str
     techniques: tuple[str, ...]
     type: str
-    rules: list[DetectionRule]
+    rules: list[DetectionRule | CorrelationRule]
     group_by: tuple[str, ...]
     timespan: timedelta
     op: str
@@ -101,12 +116,23 @@ class CorrelationRule:
     path: str
     suppress: timedelta = timedelta(hours=1)
     generate_base: bool = False
+    # per referenced rule (by id): group name -> the field (detection rule) or the referenced
+    # correlation's own group name; "" -> the counted field
+    fields: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def group_refs(self, rule: DetectionRule) -> tuple[FieldRef, ...]:
-        return tuple(rule.logsource.resolve(name) for name in self.group_by)
+        names = self.fields.get(rule.id, {})
+        return tuple(rule.logsource.resolve(names.get(g, g)) for g in self.group_by)
 
     def value_ref(self, rule: DetectionRule) -> FieldRef | None:
-        return rule.logsource.resolve(self.value_field) if self.value_field else None
+        if not self.value_field:
+            return None
+        return rule.logsource.resolve(self.fields.get(rule.id, {}).get("", self.value_field))
+
+    def child_groups(self, child: CorrelationRule) -> tuple[str, ...]:
+        """For a referenced correlation: which of its group names feeds each of ours."""
+        names = self.fields.get(child.id, {})
+        return tuple(names.get(g, g) for g in self.group_by)
 
 
 @dataclass
@@ -118,10 +144,13 @@ class RuleSet:
     errors: list[RuleError] = field(default_factory=list)
 
     @classmethod
-    def from_paths(cls, paths: Iterable[Path | str]) -> RuleSet:
+    def from_paths(
+        cls, paths: Iterable[Path | str], *, placeholders: Mapping[str, Sequence[str]] | None = None
+    ) -> RuleSet:
         """Load every ``.yml``/``.yaml`` rule under ``paths`` (files or directories).
 
-        Files ending ``.tests.yml`` hold rule examples and are skipped here.
+        Files ending ``.tests.yml`` hold rule examples and are skipped here. ``placeholders``
+        gives the values of ``%name%`` placeholders (SigmaHQ's ``rules-placeholder``).
         """
         files: list[Path] = []
         for p in map(Path, paths):
@@ -130,11 +159,19 @@ class RuleSet:
             else:
                 files.append(p)
         files = [f for f in files if not f.name.endswith((".tests.yml", ".tests.yaml"))]
-        return cls.from_texts((str(f), f.read_text(encoding="utf-8")) for f in files)
+        return cls.from_texts(
+            ((str(f), f.read_text(encoding="utf-8")) for f in files), placeholders=placeholders
+        )
 
     @classmethod
-    def from_texts(cls, texts: Iterable[tuple[str, str]]) -> RuleSet:
+    def from_texts(
+        cls,
+        texts: Iterable[tuple[str, str]],
+        *,
+        placeholders: Mapping[str, Sequence[str]] | None = None,
+    ) -> RuleSet:
         ruleset = cls()
+        pipeline = _placeholder_pipeline(placeholders or {})
         parsed: list[tuple[str, str, Any]] = []
         for where, text in texts:
             try:
@@ -148,9 +185,16 @@ class RuleSet:
                 ruleset.errors.append(RuleError(_reason(exc), path=where, line=_yaml_line(exc)))
                 continue
             for rule in collection.rules:
+                if pipeline is not None and isinstance(rule, SigmaRule):
+                    try:
+                        pipeline.apply(rule)
+                    except SigmaError as exc:
+                        ruleset.errors.append(RuleError(_reason(exc), path=where))
+                        continue
                 parsed.append((where, text, rule))
-        # correlations name the rules they use, possibly from other files
-        by_ref: dict[str, DetectionRule] = {}
+        # correlations name the rules they use, possibly from other files (and correlations
+        # may use correlations: compile in dependency order)
+        by_ref: dict[str, DetectionRule | CorrelationRule] = {}
         for where, text, rule in parsed:
             if isinstance(rule, SigmaRule):
                 try:
@@ -159,20 +203,55 @@ class RuleSet:
                     ruleset.errors.append(exc)
                     continue
                 ruleset.rules.append(compiled)
-                by_ref[compiled.id] = compiled
-                if compiled.name:
-                    by_ref[compiled.name] = compiled
-        for where, text, rule in parsed:
-            if isinstance(rule, SigmaCorrelationRule):
+                _register(by_ref, compiled)
+        pending = [(w, t, r) for w, t, r in parsed if isinstance(r, SigmaCorrelationRule)]
+        while pending:
+            waiting = []
+            for where, text, rule in pending:
+                assert isinstance(rule, SigmaCorrelationRule)
+                if any(
+                    ref.reference not in by_ref and _is_pending(ref.reference, pending)
+                    for ref in rule.rules or []
+                ):
+                    waiting.append((where, text, rule))
+                    continue
                 try:
-                    ruleset.correlations.append(_compile_correlation(rule, where, text, by_ref))
+                    corr = _compile_correlation(rule, where, text, by_ref)
                 except RuleError as exc:
                     ruleset.errors.append(exc)
+                    continue
+                ruleset.correlations.append(corr)
+                _register(by_ref, corr)
+            if len(waiting) == len(pending):  # a cycle: report each
+                for where, text, _ in waiting:
+                    ruleset.errors.append(
+                        RuleError(
+                            "correlation refers to itself through other correlations (a cycle)",
+                            path=where,
+                            line=line_of(text, "rules"),
+                        )
+                    )
+                break
+            pending = waiting
         # rules referenced by a correlation alert on their own only if the correlation says so
+        # (a correlation used by another correlation keeps raising its own findings)
         for corr in ruleset.correlations:
             for r in corr.rules:
-                r.generate = r.generate and corr.generate_base
+                if isinstance(r, DetectionRule):
+                    r.generate = r.generate and (corr.generate_base or r.always_alert)
         return ruleset
+
+    def prepare(self, events: pl.DataFrame) -> pl.DataFrame:
+        """``events`` with the columns the rules' list-crossing raw fields need."""
+        refs = [f for r in self.rules for f in r.fields]
+        for corr in self.correlations:
+            for r in corr.rules:
+                if isinstance(r, DetectionRule):
+                    refs.extend(corr.group_refs(r))
+                    value = corr.value_ref(r)
+                    if value is not None:
+                        refs.append(value)
+        return prepare(events, refs)
 
     def by_id(self, rule_id: str) -> DetectionRule | CorrelationRule:
         candidates: list[DetectionRule | CorrelationRule] = [*self.rules, *self.correlations]
@@ -180,6 +259,18 @@ class RuleSet:
             if rule_id in (r.id, r.name):
                 return r
         raise KeyError(rule_id)
+
+
+def _placeholder_pipeline(values: Mapping[str, Sequence[str]]) -> ProcessingPipeline | None:
+    """pySigma's placeholder replacement for the placeholders given values (others stay, and
+    the rules using them are reported)."""
+    if not values:
+        return None
+    return ProcessingPipeline(
+        name="tenantwatch placeholders",
+        items=[ProcessingItem(ValueListPlaceholderTransformation(include=list(values)))],
+        vars={k: [str(v) for v in vs] for k, vs in values.items()},
+    )
 
 
 def _reason(exc: Exception) -> str:
@@ -222,12 +313,12 @@ def _compile_rule(rule: SigmaRule, where: str, text: str) -> DetectionRule:
         logsource = resolve_logsource(ls.product, ls.category, ls.service, where=where)
     except RuleError as exc:
         exc.line = line_of(text, "logsource")
-        raise RuleError(str(exc).split(": ", 1)[1], path=where, line=exc.line) from None
+        raise RuleError(exc.reason, path=where, line=exc.line) from None
     try:
         conditions = rule.detection.parsed_condition
         trees = [build_tree(c.parsed, logsource.resolve) for c in conditions]
     except RuleError as exc:
-        message = str(exc).split(": ", 1)[-1] if exc.path else str(exc)
+        message = exc.reason
         field_name = re.search(r"field '([^']+)'", message)
         line = line_of(text, field_name[1]) if field_name else line_of(text, "detection")
         raise RuleError(message, path=where, line=line) from None
@@ -242,10 +333,14 @@ def _compile_rule(rule: SigmaRule, where: str, text: str) -> DetectionRule:
         entity = tuple(logsource.resolve(str(n)) for n in entity_names)
         observables = tuple(logsource.resolve(str(n)) for n in (rule.fields or []))
         suppress = parse_timespan(custom.get("suppress", "1h"))
-    except (RuleError, ValueError) as exc:
-        raise RuleError(
-            _reason(exc).split(": ", 1)[-1], path=where, line=line_of(text, "entity")
-        ) from None
+        alert = str(custom.get("alert", "")).lower()
+        if alert not in ("", "always"):
+            raise ValueError(f"alert: {custom['alert']!r}; the only value is `always`")
+    except RuleError as exc:
+        raise RuleError(exc.reason, path=where, line=line_of(text, "entity")) from None
+    except ValueError as exc:
+        key = "alert" if "alert" in str(exc) else "suppress"
+        raise RuleError(_reason(exc), path=where, line=line_of(text, key)) from None
     condition = logsource.filter_expr() & compile_polars(tree)
     return DetectionRule(
         id=rule_id,
@@ -262,11 +357,22 @@ def _compile_rule(rule: SigmaRule, where: str, text: str) -> DetectionRule:
         entity=entity,
         observables=observables,
         suppress=suppress,
+        always_alert=alert == "always",
     )
 
 
 def _or(trees: list[Node]) -> Node:
     return Or(tuple(trees))
+
+
+def _register(by_ref: dict[str, DetectionRule | CorrelationRule], rule: Any) -> None:
+    by_ref[rule.id] = rule
+    if rule.name:
+        by_ref[rule.name] = rule
+
+
+def _is_pending(reference: str, pending: list[tuple[str, str, Any]]) -> bool:
+    return any(reference in (str(r.id), r.name) for _, _, r in pending)
 
 
 SUPPORTED_OPS = {
@@ -276,13 +382,16 @@ SUPPORTED_OPS = {
 
 
 def _compile_correlation(
-    rule: SigmaCorrelationRule, where: str, text: str, by_ref: dict[str, DetectionRule]
+    rule: SigmaCorrelationRule,
+    where: str,
+    text: str,
+    by_ref: dict[str, DetectionRule | CorrelationRule],
 ) -> CorrelationRule:
     rule_id = str(rule.id) if rule.id else (rule.name or rule.title)
     kind = str(rule.type).lower()
     if kind not in ("event_count", "value_count", "temporal", "temporal_ordered"):
         raise RuleError(f"correlation type {kind} is not supported", path=where)
-    refs = []
+    refs: list[DetectionRule | CorrelationRule] = []
     for ref in rule.rules or []:
         target = by_ref.get(ref.reference)
         if target is None:
@@ -306,16 +415,49 @@ def _compile_correlation(
     if isinstance(value_field, list):
         value_field = value_field[0] if value_field else None
     group_by = tuple(rule.group_by or [])
+    # aliases: a group name that is a different field in each referenced rule
+    aliases: dict[str, dict[str, str]] = {}
+    for alias, spec in (rule.aliases.aliases if rule.aliases else {}).items():
+        for ref, field_name in spec.mapping.items():
+            target = by_ref.get(ref.reference)
+            if target is None or all(target is not r for r in refs):
+                raise RuleError(
+                    f"alias {alias!r} names rule {ref.reference!r}, which this correlation "
+                    "does not use",
+                    path=where,
+                    line=line_of(text, "aliases"),
+                )
+            aliases.setdefault(target.id, {})[alias] = str(field_name)
+    fields: dict[str, dict[str, str]] = {}
     for r in refs:
+        names = dict(aliases.get(r.id, {}))
+        if value_field:
+            names[""] = names.get(value_field, value_field)
+        fields[r.id] = names
+        if isinstance(r, CorrelationRule):
+            if value_field:
+                raise RuleError(
+                    f"value_count over correlation {r.name or r.id!r}: count values of "
+                    "detection rules",
+                    path=where,
+                    line=line_of(text, "condition"),
+                )
+            missing = [names.get(g, g) for g in group_by if names.get(g, g) not in r.group_by]
+            if missing:
+                raise RuleError(
+                    f"group-by {missing} is not grouped by correlation {r.name or r.id!r} "
+                    f"(it groups by {list(r.group_by)}); use aliases to name its fields",
+                    path=where,
+                    line=line_of(text, "group-by"),
+                )
+            continue
         for name in (*group_by, *([value_field] if value_field else [])):
             try:
-                r.logsource.resolve(name)
+                r.logsource.resolve(names.get(name, name))
             except RuleError as exc:
-                raise RuleError(
-                    str(exc).split(": ", 1)[-1], path=where, line=line_of(text, "group-by")
-                ) from None
+                raise RuleError(exc.reason, path=where, line=line_of(text, "group-by")) from None
     custom = rule.custom_attributes or {}
-    corr = CorrelationRule(
+    return CorrelationRule(
         id=rule_id,
         name=rule.name,
         title=rule.title,
@@ -334,5 +476,5 @@ def _compile_correlation(
         if "suppress" in custom
         else max(timedelta(hours=1), timedelta(seconds=rule.timespan.seconds)),
         generate_base=bool(rule.generate),
+        fields=fields,
     )
-    return corr

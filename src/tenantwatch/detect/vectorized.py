@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import operator
+from dataclasses import replace
 
 import polars as pl
 from polars._typing import PolarsDataType
@@ -36,6 +37,8 @@ def _atom(atom: Atom) -> pl.Expr:
             return text.str.contains(atom.value).fill_null(False)
         return text.str.contains(atom.value, literal=True).fill_null(False)
     assert atom.field is not None
+    if atom.field.kind == "any" and atom.op != "fieldref":
+        return _any(atom)
     column = atom.field.expr()
     dtype = atom.field.dtype
     if atom.op == "null":
@@ -49,6 +52,20 @@ def _atom(atom: Atom) -> pl.Expr:
         element = _scalar(atom, pl.element(), pl.String() if dtype.inner is None else dtype.inner)
         return column.list.eval(element.fill_null(False)).list.any().fill_null(False)
     return _scalar(atom, column, dtype).fill_null(False)
+
+
+def _any(atom: Atom) -> pl.Expr:
+    """An atom on a field read from several places: it holds if it holds on any of them; the
+    field is missing only if it is missing from all (so ``null`` and ``exists`` look at all).
+    One comparison per place is much cheaper than comparing in a list of their values."""
+    assert atom.field is not None
+    alternatives = atom.field.alternatives
+    present = pl.any_horizontal([alt.expr().is_not_null() for alt in alternatives])
+    if atom.op == "null":
+        return ~present
+    if atom.op == "exists":
+        return present if atom.value else ~present
+    return pl.any_horizontal([_atom(replace(atom, field=alt)) for alt in alternatives])
 
 
 def _scalar(atom: Atom, column: pl.Expr, dtype: PolarsDataType | None) -> pl.Expr:

@@ -110,7 +110,7 @@ NETWORKS: tuple[Network, ...] = (
         -2.2,
     ),
     Network(
-        "90.0.0.0/11",
+        "90.0.0.0/13",
         3215,
         "Orange",
         "residential",
@@ -132,7 +132,7 @@ NETWORKS: tuple[Network, ...] = (
         4.9,
     ),
     Network(
-        "177.32.0.0/13",
+        "177.32.0.0/14",
         28573,
         "Claro NXT",
         "residential",
@@ -158,10 +158,10 @@ NETWORKS: tuple[Network, ...] = (
         -74.0,
     ),
     Network(
-        "172.56.0.0/13", 21928, "T-Mobile USA", "mobile", "US", "Atlanta", "Georgia", 33.7, -84.4
+        "172.60.0.0/14", 21928, "T-Mobile USA", "mobile", "US", "Atlanta", "Georgia", 33.7, -84.4
     ),
     Network(
-        "80.187.0.0/16",
+        "80.187.0.0/17",
         3320,
         "Telekom Deutschland Mobile",
         "mobile",
@@ -170,6 +170,18 @@ NETWORKS: tuple[Network, ...] = (
         "Hamburg",
         53.6,
         10.0,
+    ),
+    Network("92.40.0.0/16", 206067, "Three UK", "mobile", "GB", "Reading", "England", 51.5, -1.0),
+    Network(
+        "37.164.0.0/14",
+        51207,
+        "Free Mobile",
+        "mobile",
+        "FR",
+        "Marseille",
+        "Provence-Alpes-Cote d'Azur",
+        43.3,
+        5.4,
     ),
     # cloud and hosting providers (service principals, automation, attacker infrastructure)
     Network(
