@@ -100,7 +100,9 @@ def _atoms(node: Node) -> Iterator[Atom]:
 
 
 def _leaves(ref: FieldRef) -> list[FieldRef]:
-    return [leaf for alt in ref.alternatives for leaf in _leaves(alt)] if ref.kind == "any" else [ref]
+    return (
+        [leaf for alt in ref.alternatives for leaf in _leaves(alt)] if ref.kind == "any" else [ref]
+    )
 
 
 def rule_values(
@@ -160,7 +162,23 @@ def _split_literals(regex: str) -> list[str]:
     return out
 
 
-NOISE: list[Any] = ["", " ", "null", "true", "0", "-1", "*", "?", "é", "A\nB", "x" * 300, 0, 1, -7, 2.5]
+NOISE: list[Any] = [
+    "",
+    " ",
+    "null",
+    "true",
+    "0",
+    "-1",
+    "*",
+    "?",
+    "é",
+    "A\nB",
+    "x" * 300,
+    0,
+    1,
+    -7,
+    2.5,
+]
 
 
 def _near(rng: random.Random, literal: Any) -> Any:
@@ -188,14 +206,13 @@ def _near(rng: random.Random, literal: Any) -> Any:
 
 def _value_for(rng: random.Random, dtype: pl.DataType, pool: list[Any]) -> Any:
     base: Any
-    if pool and rng.random() < 0.7:
-        base = _near(rng, rng.choice(pool))
-    else:
-        base = rng.choice(NOISE)
+    base = _near(rng, rng.choice(pool)) if pool and rng.random() < 0.7 else rng.choice(NOISE)
     if base is None:
         return None
     if isinstance(dtype, pl.List):
-        items = [_value_for(rng, dtype.inner or pl.String(), pool) for _ in range(rng.randint(0, 3))]
+        items = [
+            _value_for(rng, dtype.inner or pl.String(), pool) for _ in range(rng.randint(0, 3))
+        ]
         return items
     if dtype == pl.Boolean:
         if isinstance(base, bool):

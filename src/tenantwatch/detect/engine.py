@@ -101,11 +101,13 @@ class DetectionEngine:
         )
         if matched.is_empty():
             return []
+        # only the rules that matched something get Python-level work
+        any_match = matched.select(pl.col(flags).any()).row(0)
         changes: dict[tuple[str, str, str], FindingChange] = {}
-        for rule, flag in zip(self._active, flags, strict=True):
-            rows = matched.filter(pl.col(flag))
-            if rows.is_empty():
+        for rule, flag, hit in zip(self._active, flags, any_match, strict=True):
+            if not hit:
                 continue
+            rows = matched.filter(pl.col(flag))
             self.matches += rows.height
             if rule.generate and emit:
                 self._single(rule, rows, changes)

@@ -10,8 +10,8 @@ event. Kinds:
   (objects and lists as compact JSON);
 - ``raw_list``: a key path that crosses lists (``targetResources[].modifiedProperties[].
   displayName``): every value found, as a list of text;
-- the Polars engine reads raw-record fields from columns prepared once per batch with DuckDB's
-  JSON functions (:func:`prepare`); the oracle walks the parsed record itself;
+- the Polars engine reads raw-record and ``unmapped`` fields from columns prepared once per
+  batch with DuckDB's JSON functions (:func:`prepare`); the oracle walks the parsed JSON itself;
 - ``any``: several of the above (a field Microsoft spells differently per record shape, or an
   OCSF attribute plus the raw value it came from): the list of every value present.
 
@@ -36,6 +36,7 @@ from tenantwatch.model.schema import EVENT_SCHEMA
 from tenantwatch.normalize.columns import event_dtype
 
 __all__ = [
+    "LOWER_RAW",
     "EventView",
     "FieldRef",
     "any_field",
@@ -61,10 +62,6 @@ def is_event_path(path: str) -> bool:
         except (AttributeError, KeyError):
             return False
     return True
-
-
-def _json_path(keys: tuple[str, ...]) -> str:
-    return "$" + "".join(f"['{k}']" if not k.isidentifier() else f".{k}" for k in keys)
 
 
 def _duckdb_path(keys: tuple[str, ...]) -> str:
@@ -96,9 +93,9 @@ class FieldRef:
 
     @property
     def column_name(self) -> str:
-        """The prepared column of a ``raw`` or ``raw_list`` field (see :func:`prepare`)."""
+        """The prepared column of a raw-record or ``unmapped`` field (see :func:`prepare`)."""
         digest = hashlib.sha1("/".join(self.path).encode()).hexdigest()[:16]  # noqa: S324
-        return f"__tw_raw_{digest}"
+        return f"__tw_{self.kind}_{digest}"
 
     def expr(self) -> pl.Expr:
         if self.kind == "column":
@@ -107,7 +104,7 @@ class FieldRef:
             for name in rest:
                 e = e.struct.field(name)
             return e
-        if self.kind in ("raw", "raw_list"):
+        if self.kind in ("raw", "raw_list", "unmapped"):
             return pl.col(self.column_name)
         if self.kind == "any":
             parts = []
@@ -118,7 +115,7 @@ class FieldRef:
                     parts.append(alt.expr().cast(pl.String))
             values = pl.concat_list(parts).list.drop_nulls()
             return pl.when(values.list.len() > 0).then(values).otherwise(None)
-        return pl.col("unmapped").str.json_path_match(_json_path(self.path))
+        raise ValueError(f"unknown field kind {self.kind}")
 
     def get(self, event: EventView) -> Any:
         if self.kind == "column":
@@ -151,8 +148,8 @@ class FieldRef:
         return None if value is None else _json_text(value)
 
     def raws(self) -> list[FieldRef]:
-        """The raw-record fields this one reads (they need :func:`prepare`)."""
-        if self.kind in ("raw", "raw_list"):
+        """The JSON-document fields this one reads (they need :func:`prepare`)."""
+        if self.kind in ("raw", "raw_list", "unmapped"):
             return [self]
         return [r for alt in self.alternatives for r in alt.raws()]
 
@@ -228,54 +225,88 @@ def _connection() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def prepare(events: pl.DataFrame, fields: Iterable[FieldRef]) -> pl.DataFrame:
-    """``events`` with a column for every raw-record field the rules read.
+LOWER_RAW = "__tw_raw_lower"
 
-    DuckDB parses each record once for all the key paths (Polars' ``json_path_match`` would
-    parse it once per path), is robust to records whose shape differs from the path, and
-    expands the ``[]`` of list-crossing paths."""
+
+def prepare(
+    events: pl.DataFrame, fields: Iterable[FieldRef], *, lower_raw: bool = False
+) -> pl.DataFrame:
+    """``events`` with a column for every field the rules read from a JSON document (the raw
+    record, or ``unmapped``), and, with ``lower_raw``, the raw record in lower case (keywords).
+
+    DuckDB reads them: robust to records whose shape differs from the path (Polars' JSON
+    decoding fails the batch), and able to expand the ``[]`` of list-crossing paths. Each
+    document is parsed once, for every key path at the same time; a list-crossing path first
+    takes its outermost list out of the record (in that same pass), then walks the small list.
+    A document that is not valid JSON reads as missing."""
     wanted = {f.column_name: f for ref in fields for f in ref.raws()}
     todo = {name: f for name, f in wanted.items() if name not in events.columns}
-    if not todo:
-        return events
+    extra: list[pl.Series] = []
+    if lower_raw and LOWER_RAW not in events.columns:
+        extra.append(events["raw_data"].str.to_lowercase().alias(LOWER_RAW))
     if events.is_empty():
-        return events.with_columns(pl.lit(None, dtype=f.dtype).alias(n) for n, f in todo.items())
-    scalars = [(n, f) for n, f in todo.items() if f.kind == "raw"]
+        return events.with_columns(
+            *extra, *(pl.lit(None, dtype=f.dtype).alias(n) for n, f in todo.items())
+        )
+    for source, kinds in (("raw_data", ("raw", "raw_list")), ("unmapped", ("unmapped",))):
+        chosen = {n: f for n, f in todo.items() if f.kind in kinds}
+        if chosen:
+            extra.extend(_extract(events[source], chosen))
+    return events.hstack(extra) if extra else events
+
+
+def _extract(documents: pl.Series, todo: dict[str, FieldRef]) -> list[pl.Series]:
+    scalars = [(n, f) for n, f in todo.items() if f.kind != "raw_list"]
     lists = [(n, f) for n, f in todo.items() if f.kind == "raw_list"]
-    # paths are bound as parameters; the column names are our own hex digests
-    selects: list[tuple[str, str]] = []
-    params: dict[str, Any] = {}
-    if scalars:  # one call with every scalar path: one parse of the record
-        selects.append(("json_extract_string(raw_data, $scalars)", "tw_scalars"))
-        params["scalars"] = [_duckdb_path(f.path) for _, f in scalars]
-    for i, (name, f) in enumerate(lists):
-        selects.append((f"json_extract_string(raw_data, $list{i})", name))
-        params[f"list{i}"] = _duckdb_path(f.path)
-    # a record that is not valid JSON reads as missing (one validity check, in a subquery:
-    # a CASE around every extraction is several times slower)
-    query = "SELECT {} FROM (SELECT CASE WHEN json_valid(raw_data) THEN raw_data END AS raw_data FROM tw_events)".format(  # noqa: E501, S608
-        ", ".join(f'{e} AS "{n}"' for e, n in selects)
-    )
+    # pass 1: every scalar path, and the outermost list of every list-crossing path
+    containers: dict[tuple[str, ...], int] = {}
+    paths = [_duckdb_path(f.path) for _, f in scalars]
+    for _, f in lists:
+        head = _list_head(f.path)
+        if head not in containers:
+            containers[head] = len(paths)
+            paths.append(_duckdb_path(tuple(k.removesuffix("[]") for k in head)))
     con = _connection()
-    con.register("tw_events", events.select("raw_data").to_arrow())
+    con.register("tw_documents", pl.DataFrame([documents.alias("d")]).to_arrow())
     try:
-        table = con.sql(query, params=params).to_arrow_table()
+        table = con.sql(
+            "SELECT json_extract_string(d, $paths) AS v FROM (SELECT CASE WHEN "
+            "json_valid(d) THEN d END AS d FROM tw_documents)",
+            params={"paths": paths},
+        ).to_arrow_table()
     finally:
-        con.unregister("tw_events")
-    extracted = pl.DataFrame(pl.from_arrow(table))
-    columns = [
-        pl.col("tw_scalars").list.get(i, null_on_oob=True).alias(name)
-        for i, (name, _) in enumerate(scalars)
-    ]
-    columns += [
-        pl.when(pl.col(name).list.drop_nulls().list.len() > 0)
-        .then(pl.col(name).list.drop_nulls())
-        .otherwise(None)
-        .cast(TEXT_LIST)
-        .alias(name)
-        for name, _ in lists
-    ]
-    return events.hstack(extracted.select(columns))
+        con.unregister("tw_documents")
+    values = pl.DataFrame(pl.from_arrow(table))["v"]
+    out = [values.list.get(i, null_on_oob=True).alias(name) for i, (name, _) in enumerate(scalars)]
+    # pass 2: walk each list-crossing path inside its (small) outermost list
+    for name, f in lists:
+        head = _list_head(f.path)
+        lists_text = values.list.get(containers[head], null_on_oob=True).alias("c")
+        rest = "$[*]" + _duckdb_path(f.path[len(head) :])[1:]
+        con.register("tw_lists", pl.DataFrame([lists_text]).to_arrow())
+        try:
+            found = con.sql(
+                "SELECT CASE WHEN json_valid(c) THEN json_extract_string(c, $rest) END AS v "
+                "FROM tw_lists",
+                params={"rest": rest},
+            ).to_arrow_table()
+        finally:
+            con.unregister("tw_lists")
+        column = pl.DataFrame(pl.from_arrow(found))["v"].list.drop_nulls()
+        out.append(
+            pl.select(pl.when(column.list.len() > 0).then(column).otherwise(None).cast(TEXT_LIST))
+            .to_series()
+            .alias(name)
+        )
+    return out
+
+
+def _list_head(path: tuple[str, ...]) -> tuple[str, ...]:
+    """The path up to its first list (``("properties", "targetResources[]")``)."""
+    for i, key in enumerate(path):
+        if key.endswith("[]"):
+            return path[: i + 1]
+    return path
 
 
 class EventView:

@@ -30,7 +30,7 @@ from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import ValueListPlaceholderTransformation
 from sigma.rule import SigmaRule
 
-from tenantwatch.detect.atoms import Node, Or, build_tree, referenced_fields
+from tenantwatch.detect.atoms import And, Atom, Node, Not, Or, build_tree, referenced_fields
 from tenantwatch.detect.fields import EventView, FieldRef, prepare
 from tenantwatch.detect.logsources import LogSource, resolve_logsource
 from tenantwatch.detect.oracle import Predicate, compile_python
@@ -81,6 +81,11 @@ class DetectionRule:
     entity: tuple[FieldRef, ...] = ()
     observables: tuple[FieldRef, ...] = ()
     suppress: timedelta = timedelta(hours=1)
+
+    @property
+    def uses_keywords(self) -> bool:
+        """Keywords search the whole raw record (prepared in lower case once per batch)."""
+        return any(isinstance(f, Atom) and f.op == "keyword" for f in _atoms_of(self.tree))
 
     @property
     def fields(self) -> list[FieldRef]:
@@ -251,7 +256,7 @@ class RuleSet:
                     value = corr.value_ref(r)
                     if value is not None:
                         refs.append(value)
-        return prepare(events, refs)
+        return prepare(events, refs, lower_raw=any(r.uses_keywords for r in self.rules))
 
     def by_id(self, rule_id: str) -> DetectionRule | CorrelationRule:
         candidates: list[DetectionRule | CorrelationRule] = [*self.rules, *self.correlations]
@@ -259,6 +264,15 @@ class RuleSet:
             if rule_id in (r.id, r.name):
                 return r
         raise KeyError(rule_id)
+
+
+def _atoms_of(node: Node) -> list[Atom]:
+    if isinstance(node, Atom):
+        return [node]
+    if isinstance(node, Not):
+        return _atoms_of(node.item)
+    assert isinstance(node, And | Or)
+    return [a for item in node.items for a in _atoms_of(item)]
 
 
 def _placeholder_pipeline(values: Mapping[str, Sequence[str]]) -> ProcessingPipeline | None:

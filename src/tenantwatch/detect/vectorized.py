@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import functools
 import operator
+from collections import defaultdict
 from dataclasses import replace
+from typing import Any
 
 import polars as pl
 from polars._typing import PolarsDataType
 
 from tenantwatch.detect.atoms import And, Atom, Node, Not, Or
+from tenantwatch.detect.fields import LOWER_RAW, FieldRef
 from tenantwatch.errors import RuleError
 
 __all__ = ["compile_polars"]
@@ -24,15 +27,38 @@ def compile_polars(node: Node) -> pl.Expr:
     if isinstance(node, And):
         return functools.reduce(operator.and_, (compile_polars(n) for n in node.items))
     if isinstance(node, Or):
-        return functools.reduce(operator.or_, (compile_polars(n) for n in node.items))
+        return functools.reduce(operator.or_, _or_items(node))
     if isinstance(node, Not):
         return ~compile_polars(node.item)
     return _atom(node)
 
 
+def _or_items(node: Or) -> list[pl.Expr]:
+    """The alternatives of an ``or``, with value lists on one field folded into one test:
+    ``eq`` values into ``is_in``, ``contains`` values and keywords into one Aho-Corasick
+    ``contains_any`` (a rule listing 30 operation names is one expression, not 30)."""
+    groups: dict[tuple[str, FieldRef | None, bool], list[Any]] = defaultdict(list)
+    rest: list[pl.Expr] = []
+    for item in node.items:
+        if isinstance(item, Atom) and item.op in ("eq", "contains") and item.field is not None:
+            groups[(item.op, item.field, item.cased)].append(item.value)
+        elif isinstance(item, Atom) and item.op == "keyword" and item.extra != "glob":
+            groups[("keyword", None, False)].append(item.value)
+        else:
+            rest.append(compile_polars(item))
+    for (op, field, cased), values in groups.items():
+        if len(values) == 1:
+            rest.append(_atom(Atom(op, field, values[0], cased)))
+        else:
+            rest.append(_atom(Atom(f"{op}_any", field, tuple(dict.fromkeys(values)), cased)))
+    return rest
+
+
 def _atom(atom: Atom) -> pl.Expr:
-    if atom.op == "keyword":
-        text = pl.col("raw_data").str.to_lowercase()
+    if atom.op in ("keyword", "keyword_any"):
+        text = pl.col(LOWER_RAW)
+        if atom.op == "keyword_any":
+            return text.str.contains_any(list(atom.value)).fill_null(False)
         if atom.extra == "glob":
             return text.str.contains(atom.value).fill_null(False)
         return text.str.contains(atom.value, literal=True).fill_null(False)
@@ -103,6 +129,10 @@ def _scalar(atom: Atom, column: pl.Expr, dtype: PolarsDataType | None) -> pl.Exp
         text = text.str.to_lowercase()
     if op == "eq":
         return text.eq(value)
+    if op == "eq_any":
+        return text.is_in(list(value))
+    if op == "contains_any":
+        return text.str.contains_any(list(value))
     if op == "startswith":
         return text.str.starts_with(value)
     if op == "endswith":
