@@ -54,6 +54,9 @@ detections:
   - id: builtin
     type: sigma
     paths: [builtin]            # the shipped pack; add your own rule directories
+    # placeholders:             # values of %name% placeholders in the rules
+    #   Known_Location: [US, DE]
+    # skip_unsupported: false   # true: load the rules that can be loaded, log the others
 
 sinks:
   - id: findings
