@@ -40,7 +40,7 @@ def _store_counts(data_dir: Path) -> tuple[int, int, int, int]:
             """SELECT (SELECT count(*) FROM events), (SELECT count(DISTINCT tw_uid) FROM events),
                       (SELECT count(*) FROM findings),
                       (SELECT count(DISTINCT rule_id || entity_key) FROM findings)"""
-        ).fetchone()
+        ).fetchall()[0]
     finally:
         con.close()
     assert row is not None

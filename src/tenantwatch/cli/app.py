@@ -392,6 +392,116 @@ def detect(
     )
 
 
+DataDir = Annotated[Path, typer.Option(help="The store's directory.")]
+OutputFormat = Annotated[str, typer.Option("--format", help="table, json (lines) or csv.")]
+
+
+@app.command()
+def verify(
+    data_dir: DataDir = Path("tenantwatch-data"),
+    public_key: Annotated[
+        Path | None,
+        typer.Option(help="The ledger's public key, kept apart from the data (ledger.pub)."),
+    ] = None,
+) -> None:
+    """Check every stored event against the signed hash chain; exit 1 naming the first record
+    altered, deleted, inserted or moved."""
+    from tenantwatch.cli.store import verify_store
+
+    if not verify_store(data_dir, public_key, Console(highlight=False, soft_wrap=True)):
+        raise typer.Exit(1)
+
+
+@app.command()
+def prune(
+    older_than: Annotated[str, typer.Option(help="Remove events older than this (e.g. 365d).")],
+    data_dir: DataDir = Path("tenantwatch-data"),
+) -> None:
+    """Remove old events by whole ledger batches, recording the pruning in the chain."""
+    from tenantwatch.cli.store import prune_store
+
+    prune_store(data_dir, older_than, Console())
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="A SQL query over the store (events, findings, ...).")],
+    data_dir: DataDir = Path("tenantwatch-data"),
+    format: OutputFormat = "table",
+) -> None:
+    """Run SQL over the store (read-only)."""
+    from tenantwatch.cli.store import query_store
+
+    query_store(data_dir, sql, format, Console())
+
+
+@app.command()
+def timeline(
+    user: Annotated[str | None, typer.Option(help="A user principal name.")] = None,
+    app_id: Annotated[
+        str | None, typer.Option("--app", help="An application id or display name.")
+    ] = None,
+    ip: Annotated[str | None, typer.Option(help="An IP address.")] = None,
+    since: Annotated[str | None, typer.Option(help="24h, 7d, or an ISO time.")] = "7d",
+    limit: Annotated[int, typer.Option(help="At most this many events.")] = 500,
+    data_dir: DataDir = Path("tenantwatch-data"),
+    format: OutputFormat = "table",
+) -> None:
+    """One user's, app's or address's activity in time order."""
+    from tenantwatch.cli.store import timeline as show_timeline
+
+    show_timeline(
+        data_dir,
+        user=user,
+        app=app_id,
+        ip=ip,
+        since=since,
+        limit=limit,
+        fmt=format,
+        console=Console(),
+    )
+
+
+export_app = typer.Typer(help="Hand the stored events over.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("lake")
+def export_lake_command(
+    out: Annotated[Path, typer.Option(help="The lake's root folder (ext/<source>/... below).")],
+    data_dir: DataDir = Path("tenantwatch-data"),
+    since: Annotated[str | None, typer.Option(help="From this day (7d, 2026-01-12...).")] = None,
+    until: Annotated[str | None, typer.Option(help="Up to this day (inclusive).")] = None,
+    region: Annotated[str, typer.Option(help="Security Lake region partition.")] = "local",
+    account_id: Annotated[
+        str, typer.Option(help="Security Lake accountId partition (12 digits).")
+    ] = "000000000000",
+) -> None:
+    """Stored events as OCSF Parquet in the Amazon Security Lake custom-source layout."""
+    from tenantwatch.cli.store import open_store, parse_since
+    from tenantwatch.store.lake import export_lake
+
+    store = open_store(data_dir)
+    try:
+        report = export_lake(
+            store,
+            out,
+            since=parse_since(since),
+            until=parse_since(until),
+            region=region,
+            account_id=account_id,
+        )
+    finally:
+        store.close()
+    console = Console(highlight=False)
+    for source, count in sorted(report.by_source.items()):
+        console.print(f"{source}: {count:,} events")
+    console.print(
+        f"{report.events:,} events, {report.files} files, {report.bytes / 1e6:.1f} MB under "
+        f"{out / 'ext'} in {report.seconds:.1f} s ({report.events_per_sec:,.0f} events/s)"
+    )
+
+
 def main() -> None:
     """Entry point: run the app, turning tenantwatch errors into a clear message and exit 2."""
     try:

@@ -77,6 +77,17 @@ def show_status(data_dir: Path, console: Console) -> None:
             f"store: {counts['events']} events, {counts['findings']} findings, "
             f"{counts['quarantined']} quarantined, {counts['gaps']} gaps"
         )
+        quarantine = store.sql(
+            "SELECT source, stream, count(*) AS records, arg_max(reason, id) AS latest_reason "
+            "FROM quarantine GROUP BY source, stream ORDER BY records DESC LIMIT 20"
+        )
+        if quarantine.height:
+            table = Table(title="quarantine", box=box.SIMPLE_HEAD, padding=(0, 1))
+            for column in quarantine.columns:
+                table.add_column(column, overflow="fold")
+            for row in quarantine.iter_rows():
+                table.add_row(*(str(v) for v in row))
+            console.print(table)
         for gap in store.gaps()[-10:]:
             console.print(
                 f"[red]gap[/] {gap.stream}: {gap.start:%Y-%m-%d %H:%M} → {gap.end:%Y-%m-%d %H:%M} "
