@@ -16,13 +16,29 @@ from pathlib import Path
 
 import httpx
 
-from tenantwatch.config.model import PipelineConfig, SinkConfig, SourceConfig, TenantConfig
+from tenantwatch.config.model import (
+    PipelineConfig,
+    SecretConfig,
+    SinkConfig,
+    SourceConfig,
+    TenantConfig,
+)
 from tenantwatch.detect import DetectionEngine, RuleSet
 from tenantwatch.detect.builtin import builtin_rules_path
 from tenantwatch.errors import ConfigError, RuleError
 from tenantwatch.model.clock import Clock, ScaledClock, SystemClock
+from tenantwatch.monitor.server import MetricsServer
 from tenantwatch.pipeline import Pipeline
-from tenantwatch.sinks import JsonlSink, Sink, TerminalSink
+from tenantwatch.sinks import (
+    EmailSink,
+    JsonlSink,
+    Sink,
+    SlackSink,
+    SyslogSink,
+    TerminalSink,
+    WebhookSink,
+)
+from tenantwatch.sinks.dispatch import RetrySchedule
 from tenantwatch.sources.base import Source, SourceMetrics
 from tenantwatch.sources.cloud import CLOUDS, CloudEndpoints
 from tenantwatch.sources.credential import CertificateCredential, MsalCredential, SecretRef
@@ -59,8 +75,11 @@ class Assembly:
     pipeline: Pipeline
     store: DuckDBStore
     tenants: list[TenantContext] = field(default_factory=list)
+    metrics: MetricsServer | None = None
 
     def close(self) -> None:
+        if self.metrics is not None:
+            self.metrics.close()
         self.store.close()
         for tenant in self.tenants:
             tenant.close()
@@ -203,14 +222,87 @@ SOURCES: dict[str, SourceBuilder] = {
 }
 
 
-def _sink(c: SinkConfig) -> Sink:
-    if c.type == "jsonl":
-        assert c.path is not None
-        return JsonlSink(c.path, sink_id=c.id)
+def _secret(ref: SecretConfig | None) -> str | None:
+    return None if ref is None else SecretRef(env=ref.env, file=ref.file).read()
+
+
+def _jsonl(c: SinkConfig) -> Sink:
+    assert c.path is not None
+    return JsonlSink(c.path, sink_id=c.id)
+
+
+def _terminal(c: SinkConfig) -> Sink:
     return TerminalSink(sink_id=c.id)
 
 
-SINKS: dict[str, Callable[[SinkConfig], Sink]] = {"jsonl": _sink, "terminal": _sink}
+def _webhook(c: SinkConfig) -> Sink:
+    assert c.url is not None
+    return WebhookSink(
+        c.url,
+        secret=_secret(c.secret),
+        sink_id=c.id,
+        timeout_secs=c.timeout_secs,
+        ca_file=c.ca_file,
+        headers=c.headers,
+    )
+
+
+def _slack(c: SinkConfig) -> Sink:
+    url = _secret(c.webhook_url)
+    assert url is not None
+    return SlackSink(url, sink_id=c.id, timeout_secs=c.timeout_secs, ca_file=c.ca_file)
+
+
+def _syslog(c: SinkConfig) -> Sink:
+    assert c.host is not None
+    assert c.port is not None
+    return SyslogSink(
+        c.host,
+        c.port,
+        protocol=c.protocol,
+        format=c.format,
+        sink_id=c.id,
+        app_name=c.app_name,
+        facility=c.facility,
+        timeout_secs=c.timeout_secs,
+        ca_file=c.ca_file,
+        server_name=c.server_name,
+    )
+
+
+def _email(c: SinkConfig) -> Sink:
+    assert c.host is not None
+    assert c.sender is not None
+    return EmailSink(
+        c.host,
+        c.port or (587 if c.starttls else 25),
+        sender=c.sender,
+        recipients=list(c.recipients),
+        username=c.username,
+        password=_secret(c.password),
+        starttls=c.starttls,
+        sink_id=c.id,
+        timeout_secs=c.timeout_secs,
+        ca_file=c.ca_file,
+    )
+
+
+SINKS: dict[str, Callable[[SinkConfig], Sink]] = {
+    "jsonl": _jsonl,
+    "terminal": _terminal,
+    "webhook": _webhook,
+    "slack": _slack,
+    "syslog": _syslog,
+    "email": _email,
+}
+
+
+def _schedule(c: SinkConfig) -> RetrySchedule:
+    return RetrySchedule(
+        max_attempts=c.max_attempts,
+        initial_backoff_secs=c.retry_backoff_secs,
+        max_backoff_secs=c.max_backoff_secs,
+    )
 
 
 def rule_paths(config: PipelineConfig) -> list[Path]:
@@ -265,5 +357,26 @@ def assemble(config: PipelineConfig, *, stop: threading.Event | None = None) -> 
         clock=clock,
         stop=stop,
         status_path=config.data_dir / "status.json",
+        freshness={c.id: timedelta(seconds=c.freshness_threshold_secs) for c in config.sources},
+        dead_letter_dir=config.data_dir / "dead-letter",
+        retry={c.id: _schedule(c) for c in config.sinks},
     )
-    return Assembly(pipeline, store, list(tenants.values()))
+    metrics = None
+    if config.metrics is not None:
+        token = _secret(config.metrics.token)
+        assert token is not None
+        try:
+            metrics = MetricsServer(
+                pipeline.metrics.registry,
+                token=token,
+                host=config.metrics.host,
+                port=config.metrics.port,
+            ).start()
+        except OSError as exc:
+            pipeline.shutdown(0)
+            store.close()
+            raise ConfigError(
+                f"metrics: cannot listen on {config.metrics.listen}: {exc.strerror}",
+                fix="choose a free port (metrics: listen: 127.0.0.1:PORT)",
+            ) from None
+    return Assembly(pipeline, store, list(tenants.values()), metrics)

@@ -13,7 +13,7 @@ the context a user needs to act on it (tenant, stream, record id, rule path, lin
     ├── NormalizationError     a record could not be mapped (the record goes to quarantine)
     ├── RuleError              a detection rule could not be loaded or compiled (rule path)
     ├── StoreError             the event store refused an operation
-    └── SinkError              an alert output failed after its retries
+    └── SinkError              an alert output refused or missed a delivery (retryable or not)
 
 Messages never contain secrets: credentials are referred to by the name of the environment
 variable or file they came from.
@@ -144,8 +144,26 @@ class StoreError(TenantwatchError):
 
 
 class SinkError(TenantwatchError):
-    """An alert sink failed to deliver after its retries."""
+    """An alert sink failed to deliver.
 
-    def __init__(self, message: str, *, sink: str = "") -> None:
+    ``retryable`` is False when trying again cannot help until someone changes something (HTTP
+    400/401/403/404/413, an untrusted certificate, SMTP 5xx); ``retry_after`` is the wait in
+    seconds the receiver asked for (HTTP ``Retry-After`` on 429/503), None when it gave none;
+    ``code`` is a short bounded label for metrics (``http_503``, ``conn_refused``, ``timeout``,
+    ``tls_untrusted``, ``smtp_535``...).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        sink: str = "",
+        retryable: bool = True,
+        retry_after: float | None = None,
+        code: str = "",
+    ) -> None:
         self.sink = sink
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.code = code
         super().__init__(f"sink {sink}: {message}" if sink else message)

@@ -6,10 +6,14 @@
     2. normalize  RawBatch → OCSF events (odd records → quarantine)
     3. store      insert the events not stored yet, in one transaction with …
     4. detect     … the findings those new events raise, and the sources' checkpoints
-    5. deliver    new findings go to every sink; the store remembers they went
+    5. deliver    new findings go to every sink's own thread; the store remembers they went
+    6. watch      a stream gone quiet, data lost upstream, audit ingestion turned off → findings
 
 A crash at any point loses nothing: the transaction holds a batch's events, findings and
-checkpoints together, and undelivered findings are delivered on the next start.
+checkpoints together, and undelivered findings are delivered on the next start. A slow or dead
+sink never holds up stages 1-4 (see :mod:`tenantwatch.sinks.dispatch`). Every record's times
+(available, fetched, stored) and every finding's (detected, delivered) are kept and exported as
+Prometheus latency histograms (:mod:`tenantwatch.monitor.metrics`).
 """
 
 from __future__ import annotations
@@ -23,15 +27,22 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import orjson
-import polars as pl
 
 from tenantwatch.detect.engine import DetectionEngine, FindingChange
-from tenantwatch.errors import SinkError
 from tenantwatch.model.batch import Checkpoint, RawBatch
 from tenantwatch.model.clock import Clock
 from tenantwatch.model.finding import Finding
+from tenantwatch.monitor.account import (
+    account_batch,
+    account_deliveries,
+    account_tick,
+    trigger_times,
+)
+from tenantwatch.monitor.freshness import FreshnessMonitor
+from tenantwatch.monitor.metrics import PipelineMetrics
 from tenantwatch.normalize import normalize_many
 from tenantwatch.sinks.base import Sink
+from tenantwatch.sinks.dispatch import Dispatcher, RetrySchedule
 from tenantwatch.sources.base import Source
 from tenantwatch.sources.collector import Collector
 from tenantwatch.store.duckdb_store import DuckDBStore
@@ -85,6 +96,10 @@ class Pipeline:
         stop: threading.Event | None = None,
         queue_size: int = 32,
         status_path: Path | None = None,
+        freshness: dict[str, timedelta] | None = None,
+        dead_letter_dir: Path | None = None,
+        retry: RetrySchedule | dict[str, RetrySchedule] | None = None,
+        metrics: PipelineMetrics | None = None,
     ) -> None:
         self.sources = sources
         self.store = store
@@ -92,11 +107,21 @@ class Pipeline:
         self.sinks = sinks
         self.clock = clock
         self.stats = PipelineStats()
+        self.metrics = metrics or PipelineMetrics()
+        self.freshness = FreshnessMonitor(freshness or {})
+        self.dispatcher = Dispatcher(
+            sinks, now=self._now, dead_letter_dir=dead_letter_dir, schedule=retry
+        )
         self.queue: queue.Queue[RawBatch] = queue.Queue(maxsize=queue_size)
         self.stop = stop or threading.Event()
         self.status_path = status_path
         self._collectors: list[Collector] = []
         self._status_written = 0.0
+        self._timing: dict[str, tuple[datetime | None, datetime]] = {}  # until delivered
+        self._closed = False
+
+    def _now(self) -> datetime:
+        return self.clock.now()  # looked up each time: a test may swap the clock
 
     def recover(self) -> None:
         """Rebuild detection state and source ledgers from the store, and deliver what a crash
@@ -111,18 +136,28 @@ class Pipeline:
             since = horizon - self.engine.max_timespan - timedelta(hours=2)
             self.engine.seed(self.store.findings(since=since - timedelta(days=1)))
             self.engine.warm(self.store.events_since(since))
-        self._deliver(self.store.findings(undelivered=True))
+        self._deliver(self.store.findings(undelivered=True), {}, self.clock.now())
 
     def process(self, raws: RawBatch | list[RawBatch]) -> BatchResult:
         """Stages 2-5 for what the collectors queued (one batch, or several together)."""
         raws = [raws] if isinstance(raws, RawBatch) else raws
         # 2. normalize: raw records → OCSF events; what cannot be normalized is quarantined
         batch = normalize_many(raws)
+        self.freshness.observe(raws)
         # 3 + 4. store the events not seen before and detect on exactly those, in one transaction
         with self.store.transaction():
-            new_events = self.store.insert_events(batch.events)
+            stored = self.clock.now()
+            new_events = self.store.insert_events(batch.events, stored_time=stored)
             changes: list[FindingChange] = self.engine.evaluate(new_events)
-            self.store.upsert_findings([c.finding for c in changes])
+            detected = self.clock.now()
+            health = FreshnessMonitor.from_gaps(
+                batch.gaps, self._stream_sources(), detected
+            ) + FreshnessMonitor.ingestion_turned_off(new_events, detected)
+            fresh = [c.finding for c in changes if c.is_new] + health
+            available = trigger_times(fresh, new_events)
+            self.store.upsert_findings(
+                [c.finding for c in changes] + health, available=available, detected_time=detected
+            )
             self.store.quarantine(batch.quarantined)
             self.store.record_gaps(batch.gaps)
             self.store.record_content(
@@ -136,8 +171,10 @@ class Pipeline:
         for gap in batch.gaps:
             log.warning("gap in %s/%s: %s", gap.tenant, gap.stream, gap.reason)
         # 5. deliver new findings (extended ones update the store only)
-        fresh = [c.finding for c in changes if c.is_new]
-        self._deliver(fresh)
+        self._deliver(fresh, available, detected)
+        if fresh:
+            detect_secs = (detected - stored).total_seconds() / self.clock.speed
+            self.metrics.alert_latency.observe_many(("detect", ""), [detect_secs] * len(fresh))
         result = BatchResult(
             received=batch.source_records,
             stored=new_events.height,
@@ -146,53 +183,53 @@ class Pipeline:
             new_findings=fresh,
             updated_findings=[c.finding for c in changes if not c.is_new],
         )
-        self._account(raws, result, new_events)
+        account_batch(self, raws, batch, result, new_events)
         return result
 
-    def _deliver(self, findings: list[Finding]) -> None:
-        if not findings:
-            return
-        delivered = True
-        for sink in self.sinks:
-            try:
-                sink.deliver(findings)
-            except SinkError as exc:
-                delivered = False
-                self.stats.sink_errors += 1
-                log.error("%s", exc)
-        if delivered:
-            self.store.mark_delivered([f.uid for f in findings])
+    def _stream_sources(self) -> dict[tuple[str, str], str]:
+        return {(s.tenant, stream): s.id for s in self.sources for stream in s.streams}
 
-    def _account(self, raws: list[RawBatch], result: BatchResult, new: pl.DataFrame) -> None:
-        s = self.stats
-        s.batches += 1
-        s.received += result.received
-        s.stored += result.stored
-        s.duplicates += result.duplicates
-        s.quarantined += result.quarantined
-        s.findings += len(result.new_findings)
-        s.findings_updated += len(result.updated_findings)
-        s.recent_findings = (s.recent_findings + result.new_findings)[-20:]
-        newest = new["time"].max() if new.height else None
-        if isinstance(newest, datetime) and (s.newest_event is None or newest > s.newest_event):
-            s.newest_event = newest
-        # fetched_time is on the pipeline's clock, which may be simulated and faster than real time
-        oldest = min(r.fetched_time for r in raws)
-        s.last_latency_secs = (self.clock.now() - oldest).total_seconds() / self.clock.speed
-        # duplicates dropped, per source
-        stored = dict(new.group_by("tw_source").len().iter_rows()) if new.height else {}
-        received: dict[str, int] = {}
-        for raw in raws:
-            received[raw.source] = received.get(raw.source, 0) + len(raw.records)
-        for source in self.sources:
-            if source.id in received:
-                dropped = received[source.id] - stored.get(source.id, 0)
-                source.metrics.add(duplicates=max(0, dropped))
+    def _deliver(
+        self, findings: list[Finding], available: dict[str, datetime], detected: datetime
+    ) -> None:
+        """Hand findings to the sinks' threads (never waits for them)."""
+        for f in findings:
+            self._timing[f.uid] = (available.get(f.uid), detected)
+        self.dispatcher.submit(findings)
+
+    def settle(self) -> None:
+        """Record what the sinks delivered: metrics, and the findings every sink is done with
+        marked delivered in the store."""
+        deliveries, settled = self.dispatcher.settled()
+        account_deliveries(self, deliveries)
+        by_time: dict[datetime, list[str]] = {}
+        for uid, when in settled:
+            by_time.setdefault(when, []).append(uid)
+            self._timing.pop(uid, None)
+        for when, uids in by_time.items():
+            self.store.mark_delivered(uids, when)
+
+    def watch(self) -> None:
+        """6. Streams that went quiet for longer than their threshold become findings."""
+        stale = self.freshness.check(self.clock.now())
+        if stale:
+            with self.store.transaction():
+                self.store.upsert_findings(stale, detected_time=self.clock.now())
+            self.stats.findings += len(stale)
+            self.stats.recent_findings = (self.stats.recent_findings + stale)[-20:]
+            self._deliver(stale, {}, self.clock.now())
 
     def start(self, *, once: bool = False) -> None:
         """Stage 1: start one collector thread per source, from the committed checkpoints."""
         committed = self.store.checkpoints()
         self._pin_first_watermarks(committed)
+        newest = {(t, src, st): when for t, src, st, when in self.store.newest_available()}
+        now = self.clock.now()
+        for source in self.sources:
+            for stream in source.streams:
+                key = (source.tenant, source.id, stream)
+                cp = committed.get(key)
+                self.freshness.watch(key, now, newest.get(key), cp.watermark if cp else None)
         for source in self.sources:
             positions = {
                 stream: cp
@@ -235,6 +272,8 @@ class Pipeline:
                 except queue.Empty:
                     if once and not any(c.is_alive() for c in self._collectors):
                         break
+                    self.settle()
+                    self.watch()
                     self.write_status()
                     continue
                 # micro-batch: take what else is already queued, up to a bound
@@ -246,6 +285,8 @@ class Pipeline:
                         break
                     records += len(raws[-1].records)
                 self.process(raws)
+                self.settle()
+                self.watch()
                 self.write_status()
         finally:
             self.shutdown()
@@ -264,9 +305,12 @@ class Pipeline:
     def write_status(self, *, force: bool = False) -> None:
         """Every few seconds, the sources' and pipeline's figures to ``status.json`` (read by
         ``tenantwatch status`` while the store is busy)."""
-        if self.status_path is None or (not force and time.monotonic() - self._status_written < 2):
+        if not force and time.monotonic() - self._status_written < 2:
             return
         self._status_written = time.monotonic()
+        account_tick(self)
+        if self.status_path is None:
+            return
         s = self.stats
         status = {
             "time": self.clock.now().isoformat(),
@@ -280,6 +324,17 @@ class Pipeline:
                 "findings_updated": s.findings_updated,
                 "sink_errors": s.sink_errors,
                 "last_latency_secs": s.last_latency_secs,
+                "alert_latency_p50_secs": self.metrics.alert_latency.percentile(
+                    ("end_to_end", "*"), 0.5
+                ),
+                "alert_latency_p99_secs": self.metrics.alert_latency.percentile(
+                    ("end_to_end", "*"), 0.99
+                ),
+                "sink_backlog": self.dispatcher.backlog(),
+                "stream_staleness_secs": {
+                    "/".join(key[1:]): round(age, 1)
+                    for key, age in self.freshness.staleness(self.clock.now()).items()
+                },
                 "newest_event": s.newest_event.isoformat() if s.newest_event else None,
             },
             "sources": {
@@ -298,9 +353,14 @@ class Pipeline:
         tmp.write_bytes(orjson.dumps(status, option=orjson.OPT_INDENT_2))
         tmp.replace(self.status_path)
 
-    def shutdown(self) -> None:
+    def shutdown(self, sink_timeout_secs: float = 10.0) -> None:
+        """Stop collecting, give the sinks ``sink_timeout_secs`` to deliver what is queued,
+        and record what they did (what did not go is delivered on the next start)."""
         self.stop.set()
         for collector in self._collectors:
             collector.join(timeout=10)
-        for sink in self.sinks:
-            sink.close()
+        if self._closed:
+            return
+        self._closed = True
+        self.dispatcher.close(sink_timeout_secs)
+        self.settle()

@@ -86,7 +86,11 @@ def validate_text(text: str, path: str = "<config>") -> PipelineConfig:
         config = PipelineConfig.model_validate(data)
     except ValidationError as exc:
         errors = []
-        for error in exc.errors():
+        raw = exc.errors()
+        inner = {tuple(e["loc"][:n]) for e in raw for n in range(1, len(e["loc"]))}
+        for error in raw:
+            if error["type"] == "too_short" and tuple(error["loc"]) in inner:
+                continue  # "no items" only because an item inside was wrong: report that item
             loc = tuple(
                 p
                 for p in error["loc"]
@@ -171,17 +175,31 @@ def resolve_paths(config: PipelineConfig, base: Path) -> PipelineConfig:
         else s
         for s in config.sources
     ]
-    sinks = [
-        k.model_copy(update={"path": data_dir / k.path})
-        if k.path is not None and not k.path.is_absolute()
-        else k
-        for k in config.sinks
-    ]
+
+    def secret(ref: Any) -> Any:
+        if ref is None or ref.file is None or ref.file.is_absolute():
+            return ref
+        return ref.model_copy(update={"file": base / ref.file})
+
+    sinks = []
+    for k in config.sinks:
+        update: dict[str, Any] = {
+            name: secret(getattr(k, name)) for name in ("secret", "webhook_url", "password")
+        }
+        if k.path is not None and not k.path.is_absolute():
+            update["path"] = data_dir / k.path
+        if k.ca_file is not None and not k.ca_file.is_absolute():
+            update["ca_file"] = base / k.ca_file
+        sinks.append(k.model_copy(update=update))
+    metrics = config.metrics
+    if metrics is not None:
+        metrics = metrics.model_copy(update={"token": secret(metrics.token)})
     return config.model_copy(
         update={
             "data_dir": data_dir,
             "tenants": tuple(tenants),
             "sources": tuple(sources),
             "sinks": tuple(sinks),
+            "metrics": metrics,
         }
     )

@@ -17,6 +17,7 @@ __all__ = [
     "CertificateConfig",
     "ClockConfig",
     "DetectionConfig",
+    "MetricsConfig",
     "PipelineConfig",
     "SecretConfig",
     "SinkConfig",
@@ -111,6 +112,8 @@ class SourceConfig(Strict):
     max_concurrent_blobs: Annotated[int, Field(ge=1, le=32)] = 4
     # both APIs
     initial_lookback_secs: Annotated[float, Field(gt=0, le=7 * 86400)] = 86400.0
+    # a finding when no record became available on a stream for this long (0: not watched)
+    freshness_threshold_secs: Annotated[float, Field(ge=0)] = 14400.0
     # files
     path: Path | None = None
     format: Literal["auto", "ndjson", "json", "csv"] = "auto"
@@ -143,18 +146,118 @@ class DetectionConfig(Strict):
     skip_unsupported: bool = False
 
 
-class SinkConfig(Strict):
-    """An alert output."""
+SYSLOG_FACILITY = Literal[
+    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron",
+    "authpriv", "ftp", "local0", "local1", "local2", "local3", "local4", "local5", "local6",
+    "local7",
+]  # fmt: skip
+SINK_OPTIONS: dict[str, tuple[set[str], set[str]]] = {
+    # type: (required options, allowed options) besides id, type and the common ones
+    "jsonl": ({"path"}, {"path"}),
+    "terminal": (set(), set()),
+    "webhook": ({"url"}, {"url", "secret", "headers", "ca_file"}),
+    "slack": ({"webhook_url"}, {"webhook_url", "ca_file"}),
+    "syslog": (
+        {"host", "port"},
+        {"host", "port", "protocol", "format", "facility", "app_name", "server_name", "ca_file"},
+    ),
+    "email": (
+        {"host", "sender", "recipients"},
+        {"host", "port", "sender", "recipients", "username", "password", "starttls", "ca_file"},
+    ),
+}
+COMMON_SINK_OPTIONS = {
+    "id", "type", "timeout_secs", "max_attempts", "retry_backoff_secs", "max_backoff_secs",
+}  # fmt: skip
 
-    id: str
-    type: Literal["jsonl", "terminal"]
+
+class SinkConfig(Strict):
+    """An alert output. ``type`` picks it; options not used by that type are refused.
+
+    Delivery runs in the sink's own thread: up to ``max_attempts`` tries, backing off from
+    ``retry_backoff_secs`` to ``max_backoff_secs``, then the findings go to the sink's
+    dead-letter file."""
+
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    type: Literal["jsonl", "terminal", "webhook", "slack", "syslog", "email"]
+    timeout_secs: Annotated[float, Field(gt=0, le=300)] = 10.0
+    max_attempts: Annotated[int, Field(ge=1, le=50)] = 6
+    retry_backoff_secs: Annotated[float, Field(gt=0)] = 1.0
+    max_backoff_secs: Annotated[float, Field(gt=0)] = 60.0
+    # jsonl
     path: Path | None = None
+    # webhook (url), slack (webhook_url: it holds Slack's token, so it is a secret)
+    url: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    secret: SecretConfig | None = None  # HMAC-SHA256 signing key
+    headers: dict[str, str] = {}
+    webhook_url: SecretConfig | None = None
+    # syslog, email
+    host: str | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    protocol: Literal["udp", "tcp", "tls"] = "tls"
+    format: Literal["json", "cef"] = "json"
+    facility: Annotated[int, Field(ge=0, le=23)] | SYSLOG_FACILITY = "local0"
+    app_name: str = "tenantwatch"
+    server_name: str | None = None  # TLS: the name on the receiver's certificate
+    sender: str | None = None
+    recipients: tuple[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")], ...] = ()
+    username: str | None = None
+    password: SecretConfig | None = None
+    starttls: bool = True
+    ca_file: Path | None = None  # a private CA for the receiver's certificate
+
+    @field_validator("secret", "webhook_url", "password", mode="before")
+    @classmethod
+    def _no_inline_secret(cls, value: object) -> object:
+        if isinstance(value, str):
+            raise ValueError(
+                "inline secrets are not allowed; use {env: VARIABLE} or {file: /path/to/secret}"
+            )
+        return value
 
     @model_validator(mode="after")
-    def _path(self) -> SinkConfig:
-        if self.type == "jsonl" and self.path is None:
-            raise ValueError("a jsonl sink needs path:")
+    def _fits_type(self) -> SinkConfig:
+        required, allowed = SINK_OPTIONS[self.type]
+        given = {name for name in self.model_fields_set if name not in COMMON_SINK_OPTIONS}
+        missing = sorted(name for name in required if getattr(self, name) in (None, ()))
+        if missing:
+            raise ValueError(f"a {self.type} sink needs {', '.join(m + ':' for m in missing)}")
+        extra = sorted(given - allowed)
+        if extra:
+            raise ValueError(
+                f"{', '.join(extra)} not used by a {self.type} sink; allowed: "
+                + (", ".join(sorted(allowed)) or "(no options)")
+            )
+        if self.type == "email" and self.username and not self.starttls:
+            raise ValueError("a password is never sent without STARTTLS; set starttls: true")
+        if self.type == "email" and (self.username is None) != (self.password is None):
+            raise ValueError("give both username: and password: (or neither)")
         return self
+
+
+class MetricsConfig(Strict):
+    """The Prometheus endpoint (``/metrics`` with a bearer token; ``/healthz`` open)."""
+
+    listen: Annotated[str, Field(pattern=r"^[^:\s]+:\d{1,5}$")] = "127.0.0.1:9464"
+    token: SecretConfig
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _no_inline_token(cls, value: object) -> object:
+        if isinstance(value, str):
+            raise ValueError(
+                "inline secrets are not allowed; use token: {env: VARIABLE} or "
+                "token: {file: /path/to/token}"
+            )
+        return value
+
+    @property
+    def host(self) -> str:
+        return self.listen.rsplit(":", 1)[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rsplit(":", 1)[1])
 
 
 class ClockConfig(Strict):
@@ -176,6 +279,7 @@ class PipelineConfig(Strict):
         SinkConfig(id="findings", type="jsonl", path=Path("findings.jsonl")),
     )
     clock: ClockConfig | None = None
+    metrics: MetricsConfig | None = None
 
     @model_validator(mode="after")
     def _references(self) -> PipelineConfig:

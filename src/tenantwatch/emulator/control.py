@@ -32,7 +32,7 @@ def control_router(state: EmulatorState) -> APIRouter:
             return refused
         try:
             settings: dict[str, Any] = await request.json()
-            state.faults.update(settings)
+            state.faults.update(settings, now=state.clock.now())
         except (ValueError, TypeError) as exc:
             return state.json_response({"error": str(exc)}, 400)
         return state.json_response({"ok": True})

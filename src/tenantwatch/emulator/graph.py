@@ -226,9 +226,11 @@ def _page(
         if signins
         else (lambda s: graph_directory_audit(_as(s, DirectoryAudit)))
     )
+    stalled = state.faults.stalled_at(stream)
+    visible = asof if stalled is None else min(asof, stalled)  # a stalled feed shows no more
     matches = state.cached_query(
-        (stream, tenant_id, filter_text, asof.isoformat(), version),
-        lambda: _select(tenant.timeline.graph_records, stream, query, asof, render),
+        (stream, tenant_id, filter_text, visible.isoformat(), version),
+        lambda: _select(tenant.timeline.graph_records, stream, query, visible, render),
     )
     page = matches[offset : offset + top]
     state.record_served(tenant_id, stream, [r["id"] for r in page])

@@ -316,6 +316,7 @@ def _content(state: EmulatorState, tenant_id: str, ct: str, request: Request) ->
     tenant = state.tenants[tenant_id]
     timeline = tenant.timeline
     listed: list[Blob] = []
+    stalled = state.faults.stalled_at(ct)
     first_slot = max(timeline.slot_of(start) - 2, timeline.slot_of(timeline.history_start))
     last_slot = timeline.slot_of(min(end, now))
     for slot in range(first_slot, last_slot + 1):
@@ -324,6 +325,8 @@ def _content(state: EmulatorState, tenant_id: str, ct: str, request: Request) ->
             if not (start <= created < end and created <= now and created >= now - RETENTION):
                 continue
             if not sub.enabled_at(created, state.first_content_delay_secs):
+                continue
+            if stalled is not None and created > stalled:
                 continue
             listed.append(blob)
     page = listed[offset : offset + PAGE_SIZE]

@@ -76,6 +76,11 @@ class Faults:
     retry_after_secs: int = 1  # what throttled answers ask the client to wait
     expired_content: set[str] = field(default_factory=set)
     apis: set[str] = field(default_factory=lambda: {"graph", "manage"})
+    # a stalled feed: nothing that became available after this (simulated) time is served on
+    # the stream (a content type such as "Audit.Exchange", or "graph/signIns/interactiveUser",
+    # "graph/directoryAudits"); set with {"stall_streams": [...]} , lifted with
+    # {"resume_streams": [...]}, when the held records appear late
+    stalled: dict[str, datetime] = field(default_factory=dict)
     seed: int = 0
     _rng: random.Random = field(default_factory=random.Random, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -103,10 +108,24 @@ class Faults:
             roll -= rate
         return None
 
-    def update(self, settings: dict[str, Any]) -> None:
-        """Change knobs by name (the control API's body)."""
+    def stalled_at(self, stream: str) -> datetime | None:
+        """When the feed of ``stream`` stalled, if it is stalled."""
+        return self.stalled.get(stream)
+
+    def update(self, settings: dict[str, Any], now: datetime | None = None) -> None:
+        """Change knobs by name (the control API's body); ``now`` is the simulated time a
+        stall starts."""
         for name, given in settings.items():
             key, value = name, given
+            if key in ("stall_streams", "resume_streams"):
+                if not isinstance(given, list) or not all(isinstance(s, str) for s in given):
+                    raise ValueError(f"{key} takes a list of stream names")
+                for stream in given:
+                    if key == "resume_streams":
+                        self.stalled.pop(stream, None)
+                    elif now is not None:
+                        self.stalled.setdefault(stream, now)
+                continue
             if key == "throttle_for_secs":  # a storm starting now
                 key, value = "throttle_until", time.time() + float(given)
             if key.startswith("_") or not hasattr(self, key):

@@ -40,7 +40,20 @@ class SourceMetrics:
     newest_available: datetime | None = None
     last_poll: datetime | None = None
     last_error: str = ""
+    _error_codes: dict[str, int] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count_error(self, code: str) -> None:
+        """One failed poll, by a bounded code (``AF20023``, ``http_503``, ``timeout``...)."""
+        with self._lock:
+            self.errors += 1
+            self._error_codes[code] = self._error_codes.get(code, 0) + 1
+
+    def take_error_codes(self) -> dict[str, int]:
+        """Failed polls by code since the last call (for the metrics)."""
+        with self._lock:
+            codes, self._error_codes = self._error_codes, {}
+        return codes
 
     def add(self, **counts: int) -> None:
         with self._lock:

@@ -64,12 +64,14 @@ class Collector(threading.Thread):
                 return
             except SourceError as exc:
                 self.failed_polls += 1
-                self.source.metrics.add(errors=1)
+                self.source.metrics.count_error(
+                    exc.code or (f"http_{exc.status}" if exc.status else type(exc).__name__)
+                )
                 self.source.metrics.last_error = str(exc)
                 log.warning("source %s: %s", self.source.id, exc)
             except Exception as exc:  # a collector must never die silently
                 self.failed_polls += 1
-                self.source.metrics.add(errors=1)
+                self.source.metrics.count_error(type(exc).__name__)
                 self.source.metrics.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("source %s failed; retrying after its interval", self.source.id)
             self.source.metrics.last_poll = utcnow()

@@ -143,6 +143,11 @@ class DuckDBStore:
             # a store of version 1: events had no place in the ledger yet
             self.con.execute("ALTER TABLE events ADD COLUMN IF NOT EXISTS tw_seq BIGINT")
             self.con.execute("ALTER TABLE events ADD COLUMN IF NOT EXISTS tw_pos INTEGER")
+            for column in ("available_time", "detected_time", "delivered_time"):
+                self.con.execute(
+                    f"ALTER TABLE findings ADD COLUMN IF NOT EXISTS {column} "
+                    "TIMESTAMP WITH TIME ZONE"
+                )
             self.con.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
             )
@@ -219,9 +224,14 @@ class DuckDBStore:
 
     # -- events -------------------------------------------------------------------------------
 
-    def insert_events(self, events: pl.DataFrame) -> pl.DataFrame:
+    def insert_events(
+        self, events: pl.DataFrame, *, stored_time: datetime | None = None
+    ) -> pl.DataFrame:
         """Insert the events not stored yet and record them in the ledger, in one transaction;
-        return exactly those (the rest were duplicates)."""
+        return exactly those (the rest were duplicates), with ``tw_stored_time``.
+
+        ``stored_time`` stamps the rows (the pipeline's clock, so that latencies on a simulated
+        clock stay consistent); by default the transaction's start time."""
         if events.is_empty():
             return events
         if self.key is None:
@@ -235,9 +245,13 @@ class DuckDBStore:
                 pl.int_range(pl.len(), dtype=pl.Int32).alias("tw_pos"),
             )
             arrow = placed.to_arrow()  # noqa: F841 - read by DuckDB's replacement scan
+            if stored_time is None:
+                stored_time = self.con.execute("SELECT current_timestamp").fetchall()[0][0]
             keys = self.con.execute(
-                f"INSERT OR IGNORE INTO events ({columns}, tw_seq, tw_pos) "  # noqa: S608
-                f"SELECT {columns}, tw_seq, tw_pos FROM arrow RETURNING tw_tenant, tw_uid"
+                f"INSERT OR IGNORE INTO events ({columns}, tw_seq, tw_pos, tw_stored_time) "  # noqa: S608
+                f"SELECT {columns}, tw_seq, tw_pos, ?::TIMESTAMPTZ FROM arrow "
+                "RETURNING tw_tenant, tw_uid",
+                [stored_time],
             ).fetchall()
             added = pl.DataFrame(
                 keys, schema={"tw_tenant": pl.String, "tw_uid": pl.String}, orient="row"
@@ -248,7 +262,9 @@ class DuckDBStore:
                 )
             if placed.height:
                 append_events(self.con, self.key, seq, placed, "events")
-        return placed.drop("tw_seq", "tw_pos")
+        return placed.drop("tw_seq", "tw_pos").with_columns(
+            pl.lit(stored_time, dtype=pl.Datetime("us", "UTC")).alias("tw_stored_time")
+        )
 
     def _events_where(self, where: str, params: list[Any]) -> pl.DataFrame:
         columns = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)
@@ -279,10 +295,20 @@ class DuckDBStore:
 
     # -- findings -----------------------------------------------------------------------------
 
-    def upsert_findings(self, findings: list[Finding]) -> None:
-        """Insert new findings; extend existing ones (keeping their delivery state)."""
+    def upsert_findings(
+        self,
+        findings: list[Finding],
+        *,
+        available: dict[str, datetime] | None = None,
+        detected_time: datetime | None = None,
+    ) -> None:
+        """Insert new findings; extend existing ones (keeping their delivery state).
+
+        A new finding records when the record that raised it became available
+        (``available``, by uid) and when it was detected, for latency accounting."""
         if not findings:
             return
+        available = available or {}
         rows = [
             (
                 f.uid,
@@ -301,6 +327,8 @@ class DuckDBStore:
                 f.evidence_uids,
                 orjson.dumps(f.observables).decode(),
                 f.status,
+                available.get(f.uid),
+                detected_time,
             )
             for f in findings
         ]
@@ -308,8 +336,9 @@ class DuckDBStore:
             self.con.executemany(
                 """INSERT INTO findings (uid, tenant, rule_id, rule_title, severity, entity_key,
                        entity, description, techniques, first_seen, last_seen, created_time,
-                       count, evidence_uids, observables, status)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       count, evidence_uids, observables, status, available_time,
+                       detected_time)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (uid) DO UPDATE SET
                        first_seen = excluded.first_seen, last_seen = excluded.last_seen,
                        count = excluded.count, evidence_uids = excluded.evidence_uids,
@@ -337,11 +366,25 @@ class DuckDBStore:
             ).fetchall()
         return [_finding(r) for r in rows]
 
-    def mark_delivered(self, uids: list[str]) -> None:
+    def mark_delivered(self, uids: list[str], when: datetime | None = None) -> None:
+        """Every sink has these findings (delivered, or in its dead-letter file)."""
         if not uids:
             return
         with self._lock:
-            self.con.execute("UPDATE findings SET delivered = true WHERE uid IN ?", [uids])
+            self.con.execute(
+                "UPDATE findings SET delivered = true, delivered_time = coalesce(delivered_time, "
+                "?::TIMESTAMPTZ, current_timestamp) WHERE uid IN ?",
+                [when, uids],
+            )
+
+    def newest_available(self) -> list[tuple[str, str, str, datetime]]:
+        """(tenant, source, stream, newest availability time) of every stream stored."""
+        with self._lock:
+            rows = self.con.execute(
+                "SELECT tw_tenant, tw_source, tw_stream, max(tw_available_time) FROM events "
+                "WHERE tw_available_time IS NOT NULL GROUP BY ALL"
+            ).fetchall()
+        return [(t, s, st, when) for t, s, st, when in rows]
 
     # -- checkpoints and quarantine -----------------------------------------------------------
 

@@ -1,0 +1,230 @@
+"""End-to-end latency in a live run: from the moment a record becomes available at the
+(emulated) Microsoft API to the moment the finding it raises arrives at a webhook receiver.
+
+Everything is real: the emulator serves the Management Activity API and Graph over HTTPS on
+127.0.0.1, the pipeline is assembled from a pipeline file's settings (msal, httpx, DuckDB, the
+built-in rules, the webhook sink with its signature), and a local HTTP server receives the
+findings and notes the wall time each arrived.
+
+The tenant's clock runs ``speed`` times faster than real time so that an attack's hours fit in
+a minute or two; latencies are converted back to real seconds. Every attack scenario starts
+before the run, so their records (which Microsoft makes available 45-90 minutes after the fact)
+become available while it runs. Findings whose record was available before collection began
+are left out (they measure the backlog, not the pipeline).
+
+Availability is ``contentCreated`` for the Activity API. Graph does not say when a record
+appeared, so for Graph records the emulator's own availability time is looked up (ground
+truth), which includes the Graph collector's ``delay_secs`` safety margin.
+
+Run: ``python -m benchmarks.latency_bench [seconds]``.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+from tests.sinks.helpers import HttpReceiver
+
+from tenantwatch.assemble import assemble
+from tenantwatch.config.model import (
+    ClockConfig,
+    PipelineConfig,
+    SecretConfig,
+    SinkConfig,
+    SourceConfig,
+    TenantConfig,
+)
+from tenantwatch.emulator import (
+    AppRegistration,
+    EmulatorServer,
+    EmulatorState,
+    IdentityProvider,
+    SimTenant,
+)
+from tenantwatch.emulator.auth import GRAPH_RESOURCE, MANAGE_RESOURCE
+from tenantwatch.emulator.scenarios import SCENARIOS
+from tenantwatch.model.clock import ScaledClock
+from tenantwatch.store import DuckDBStore
+
+SIM_START = datetime(2026, 1, 12, 10, 0, tzinfo=UTC)
+CLIENT = "5f0e1d2c-3b4a-4958-8766-a5b4c3d2e1f0"
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def main(duration_secs: float = 75.0, speed: float = 20.0, users: int = 150) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix="tw-latency-"))
+    real_start = time.time()
+    clock = ScaledClock(SIM_START, speed=speed, real_start=real_start)
+    tenant = SimTenant.build(
+        seed=5,
+        users=users,
+        start=SIM_START,
+        history=timedelta(hours=3),
+        scenarios=sorted(SCENARIOS),
+        scenario_start=SIM_START - timedelta(minutes=70),
+    )
+    idp = IdentityProvider()
+    idp.add_tenant(tenant.tenant_id, tenant.directory.domain)
+    secret = "latency-bench-secret"
+    roles = {GRAPH_RESOURCE: ["AuditLog.Read.All"], MANAGE_RESOURCE: ["ActivityFeed.Read"]}
+    idp.add_app(AppRegistration(CLIENT, tenant.tenant_id, secret=secret, roles=roles))
+    state = EmulatorState(
+        clock=clock, idp=idp, tenants={tenant.tenant_id: tenant}, graph_requests_per_10s=0
+    )
+    server = EmulatorServer(state, tls_dir=work / "tls").start()
+    receiver = HttpReceiver()
+    arrivals: dict[str, float] = {}
+    (work / "secret").write_text(secret)
+    (work / "hook").write_text("hook-secret")
+    poll = {"poll_interval_secs": 0.5, "initial_lookback_secs": 600.0}
+    config = PipelineConfig(
+        data_dir=work / "data",
+        tenants=(
+            TenantConfig(
+                id="t",
+                tenant_id=tenant.tenant_id,
+                client_id=CLIENT,
+                cloud="emulator",
+                endpoint=server.base_url,
+                ca_file=server.tls.ca_file,
+                client_secret=SecretConfig(file=work / "secret"),
+            ),
+        ),
+        sources=(
+            SourceConfig(id="activity", type="o365_management", tenant="t", **poll),
+            SourceConfig(
+                id="signins",
+                type="graph_signins",
+                tenant="t",
+                version="beta",
+                event_types=("interactiveUser", "nonInteractiveUser", "servicePrincipal"),
+                delay_secs=10.0,
+                **poll,
+            ),
+            SourceConfig(
+                id="audits", type="graph_directory_audits", tenant="t", delay_secs=10.0, **poll
+            ),
+        ),
+        sinks=(
+            SinkConfig(
+                id="hook",
+                type="webhook",
+                url=receiver.url(),
+                secret=SecretConfig(file=work / "hook"),
+            ),
+        ),
+        clock=ClockConfig(sim_start=SIM_START, real_start=real_start, speed=speed),
+    )
+    assembly = assemble(config, stop=threading.Event())
+    watcher_stop = threading.Event()
+
+    def watch_receiver() -> None:  # the wall time each finding arrived
+        seen = 0
+        while not watcher_stop.is_set():
+            while seen < len(receiver.requests):
+                request = receiver.requests[seen]
+                at = request.received
+                for f in orjson.loads(request.body)["findings"]:
+                    arrivals.setdefault(f["finding_info"]["uid"], at)
+                seen += 1
+            watcher_stop.wait(0.005)
+
+    watcher = threading.Thread(target=watch_receiver, daemon=True)
+    watcher.start()
+    run_start_sim = clock.now()
+    try:
+        assembly.pipeline.run(duration_secs)
+    finally:
+        watcher_stop.set()
+        watcher.join()
+        assembly.close()
+        server.stop()
+        receiver.stop()
+
+    store = DuckDBStore(work / "data" / "tenantwatch.duckdb", read_only=True)
+    try:
+        findings = store.sql(
+            "SELECT f.uid, f.rule_id, f.available_time, f.detected_time, "
+            "list(e.tw_source) AS sources, list(e.metadata.uid) AS record_ids "
+            "FROM findings f JOIN events e ON list_contains(f.evidence_uids, e.tw_uid) "
+            "AND e.tw_available_time = f.available_time GROUP BY ALL"
+        )
+        events = store.sql("SELECT count(*) AS n FROM events").item()
+    finally:
+        store.close()
+    graph_available = _graph_availability(tenant, run_start_sim, clock.now())
+
+    def wall(sim: datetime) -> float:
+        return real_start + (sim - SIM_START).total_seconds() / speed
+
+    latencies: dict[str, list[float]] = {"activity_api": [], "graph": []}
+    stages: dict[str, list[float]] = {"fetch_to_detect": [], "detect_to_delivered": []}
+    skipped = 0
+    for row in findings.iter_rows(named=True):
+        arrived = arrivals.get(row["uid"])
+        available = row["available_time"]
+        if arrived is None or available is None or row["rule_id"].startswith("tw_health_"):
+            skipped += 1
+            continue
+        if "activity" in row["sources"]:
+            kind, since = "activity_api", available
+        else:  # the trigger came from Graph: when did the emulator make it available?
+            truth = [graph_available[r] for r in row["record_ids"] if r in graph_available]
+            kind, since = "graph", max(truth, default=available)
+        if since < run_start_sim:
+            skipped += 1
+            continue
+        latencies[kind].append(arrived - wall(since))
+        stages["fetch_to_detect"].append((row["detected_time"] - available).total_seconds() / speed)
+        stages["detect_to_delivered"].append(arrived - wall(row["detected_time"]))
+    every = latencies["activity_api"] + latencies["graph"]
+    result: dict[str, Any] = {
+        "run_secs": duration_secs,
+        "clock_speed": speed,
+        "users": users,
+        "events_stored": events,
+        "findings_measured": len(every),
+        "findings_skipped": skipped,
+    }
+    for name, values in {**latencies, "all": every, **stages}.items():
+        if values:
+            result[name] = {
+                "n": len(values),
+                "p50_secs": round(_quantile(values, 0.5), 3),
+                "p99_secs": round(_quantile(values, 0.99), 3),
+                "max_secs": round(max(values), 3),
+            }
+    result["samples_secs"] = sorted(round(v, 3) for v in every)
+    return result
+
+
+def _graph_availability(tenant: SimTenant, start: datetime, end: datetime) -> dict[str, datetime]:
+    """When each Graph record became available at the emulator (ground truth)."""
+    out: dict[str, datetime] = {}
+    for stream in (
+        "graph/signIns/interactiveUser",
+        "graph/signIns/nonInteractiveUser",
+        "graph/signIns/servicePrincipal",
+        "graph/directoryAudits",
+    ):
+        for served in tenant.timeline.graph_records(stream, start - timedelta(hours=6), end):
+            out[served.id] = served.available
+    return out
+
+
+if __name__ == "__main__":
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 75.0
+    figures = main(seconds)
+    figures.pop("samples_secs")
+    print(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
