@@ -26,8 +26,9 @@ check: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy src/tenantwatch
 
-## bench: throughput and latency benchmarks (results in benchmarks/results.json)
+## bench: throughput and latency benchmarks (benchmarks/results.json, docs/benchmarks.md)
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks
 
 clean:

@@ -171,18 +171,31 @@ def measure(ruleset: RuleSet, frame: pl.DataFrame, oracle_sample: int) -> dict[s
     }
 
 
-def main() -> list[dict[str, float]]:
+def rule_sets(texts: list[tuple[str, str]]) -> list[tuple[str, list[tuple[str, str]], int]]:
+    """(name, rule texts, oracle sample): the built-in pack, SigmaHQ's cloud rules (when the
+    corpus is beside the checkout), and 1,000 rules."""
+    builtin = [(w, t) for w, t in texts if Path(w).is_relative_to(builtin_rules_path())]
+    sets = [("built-in pack", builtin, 5000)]
+    sigmahq = [(w, t) for w, t in texts if Path(w).is_relative_to(CORPUS)]
+    if sigmahq:
+        sets.append(("SigmaHQ azure + m365", sigmahq, 5000))
+    sets.append(("1,000 rules", variants(texts, 1000), 1000))
+    return sets
+
+
+def main() -> list[dict[str, Any]]:
     frame = events()
     texts = rule_texts()
     placeholders = yaml.safe_load(PLACEHOLDERS.read_text())
-    results = []
-    for n, sample in ((100, 5000), (1000, 1000)):
-        ruleset = RuleSet.from_texts(variants(texts, n), placeholders=placeholders)
-        assert not ruleset.errors, ruleset.errors[:3]
-        result = measure(ruleset, frame, sample)
+    results: list[dict[str, Any]] = []
+    for name, chosen, sample in rule_sets(texts):
+        ruleset = RuleSet.from_texts(chosen, placeholders=placeholders)
+        if ruleset.errors and name == "1,000 rules":
+            raise AssertionError(ruleset.errors[:3])
+        result: dict[str, Any] = {"set": name, **measure(ruleset, frame, sample)}
         results.append(result)
         print(
-            f"detection {result['rules']:>5} rules, {result['events']:,} events: matching "
+            f"detection {name} ({result['rules']} rules), {result['events']:,} events: matching "
             f"{result['match_events_per_sec']:>9,} ev/s vs oracle "
             f"{result['oracle_events_per_sec']:>7,} ev/s = {result['ratio_match_to_oracle']}x "
             f"({result['ns_per_rule_event']} ns per rule per event); whole engine with "

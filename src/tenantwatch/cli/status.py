@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 from rich import box
@@ -14,6 +15,24 @@ from tenantwatch.errors import StoreError
 from tenantwatch.store import DuckDBStore
 
 __all__ = ["show_status"]
+
+
+def _print_delivery(pipeline: dict[str, Any], console: Console) -> None:
+    """Alert latency, sink backlogs and the age of each stream's newest record."""
+    p50, p99 = pipeline.get("alert_latency_p50_secs"), pipeline.get("alert_latency_p99_secs")
+    if p50 is not None:
+        console.print(
+            f"alerts: availability → delivered p50 ≤ {p50:g} s, p99 ≤ {p99:g} s", highlight=False
+        )
+    backlog = {k: v for k, v in (pipeline.get("sink_backlog") or {}).items() if v}
+    if backlog:
+        waiting = ", ".join(f"{sink} {n}" for sink, n in sorted(backlog.items()))
+        console.print(f"[yellow]sinks behind[/]: {waiting} findings waiting", highlight=False)
+    ages = pipeline.get("stream_staleness_secs") or {}
+    if ages:
+        oldest = sorted(ages.items(), key=lambda kv: -kv[1])[:3]
+        shown = ", ".join(f"{stream} {age / 60:.0f} min" for stream, age in oldest)
+        console.print(f"newest record per stream, oldest first: {shown}", highlight=False)
 
 
 def show_status(data_dir: Path, console: Console) -> None:
@@ -55,6 +74,7 @@ def show_status(data_dir: Path, console: Console) -> None:
     console.print(table)
     for line in errors:
         console.print(f"[red]last error[/red] {line}", highlight=False)
+    _print_delivery(status.get("pipeline") or {}, console)
     try:
         store = DuckDBStore(data_dir / "tenantwatch.duckdb", read_only=True)
     except StoreError as exc:

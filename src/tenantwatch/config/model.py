@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -228,6 +229,13 @@ class SinkConfig(Strict):
                 f"{', '.join(extra)} not used by a {self.type} sink; allowed: "
                 + (", ".join(sorted(allowed)) or "(no options)")
             )
+        if self.url is not None and self.url.startswith("http://"):
+            host = urlsplit(self.url).hostname or ""
+            if host not in ("localhost", "127.0.0.1", "::1"):
+                raise ValueError(
+                    "findings are not sent in clear text: use https:// (http:// only to a "
+                    "relay on 127.0.0.1)"
+                )
         if self.type == "email" and self.username and not self.starttls:
             raise ValueError("a password is never sent without STARTTLS; set starttls: true")
         if self.type == "email" and (self.username is None) != (self.password is None):

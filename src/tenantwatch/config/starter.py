@@ -45,6 +45,7 @@ sources:
       [Audit.AzureActiveDirectory, Audit.Exchange, Audit.SharePoint, Audit.General, DLP.All]
     overlap_secs: 3600
     max_concurrent_blobs: 4
+    freshness_threshold_secs: 14400  # a finding when a stream brings nothing new for 4 h
   # Exported files dropped into a directory (NDJSON, JSON, Event Hub captures, CSV exports).
   # - id: exports
   #   type: file
@@ -58,10 +59,35 @@ detections:
     #   Known_Location: [US, DE]
     # skip_unsupported: false   # true: load the rules that can be loaded, log the others
 
-sinks:
+sinks:                          # each delivers from its own thread; see docs/SINKS.md
   - id: findings
     type: jsonl
     path: findings.jsonl        # relative to data_dir
   - id: console
     type: terminal
+  # - id: soc                   # JSON POST signed with HMAC-SHA256 (X-Tenantwatch-Signature)
+  #   type: webhook
+  #   url: https://soar.example.com/hooks/tenantwatch
+  #   secret: {env: TW_WEBHOOK_SECRET}
+  #   max_attempts: 6           # then <data_dir>/dead-letter/soc.jsonl
+  # - id: chat
+  #   type: slack
+  #   webhook_url: {file: /etc/tenantwatch/slack.url}   # the URL is the secret
+  # - id: siem
+  #   type: syslog              # RFC 5424; protocol udp | tcp | tls; format json | cef
+  #   host: siem.example.com
+  #   port: 6514
+  #   protocol: tls
+  #   format: cef
+  # - id: mail
+  #   type: email               # SMTP with STARTTLS
+  #   host: smtp.example.com
+  #   sender: tenantwatch@example.com
+  #   recipients: [soc@example.com]
+  #   username: tenantwatch
+  #   password: {env: TW_SMTP_PASSWORD}
+
+# metrics:                      # Prometheus: /metrics needs the token, /healthz does not
+#   listen: 127.0.0.1:9464
+#   token: {file: /etc/tenantwatch/metrics.token}
 """
