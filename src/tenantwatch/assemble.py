@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from tenantwatch.access.policy import load_policy
 from tenantwatch.config.model import (
     PipelineConfig,
     SecretConfig,
@@ -360,6 +361,7 @@ def assemble(config: PipelineConfig, *, stop: threading.Event | None = None) -> 
         freshness={c.id: timedelta(seconds=c.freshness_threshold_secs) for c in config.sources},
         dead_letter_dir=config.data_dir / "dead-letter",
         retry={c.id: _schedule(c) for c in config.sinks},
+        access=load_policy(config.access.policy),
     )
     metrics = None
     if config.metrics is not None:

@@ -5,7 +5,8 @@
     1. collect    each source polls its API in a thread and queues RawBatches
     2. normalize  RawBatch → OCSF events (odd records → quarantine)
     3. store      insert the events not stored yet, in one transaction with …
-    4. detect     … the findings those new events raise, and the sources' checkpoints
+    4. detect     … the findings those new events raise, the access policy's verdict on every
+                  sign-in, and the sources' checkpoints
     5. deliver    new findings go to every sink's own thread; the store remembers they went
     6. watch      a stream gone quiet, data lost upstream, audit ingestion turned off → findings
 
@@ -28,6 +29,8 @@ from pathlib import Path
 
 import orjson
 
+from tenantwatch.access.engine import AccessEngine
+from tenantwatch.access.policy import AccessPolicy, default_policy
 from tenantwatch.detect.engine import DetectionEngine, FindingChange
 from tenantwatch.model.batch import Checkpoint, RawBatch
 from tenantwatch.model.clock import Clock
@@ -100,6 +103,7 @@ class Pipeline:
         dead_letter_dir: Path | None = None,
         retry: RetrySchedule | dict[str, RetrySchedule] | None = None,
         metrics: PipelineMetrics | None = None,
+        access: AccessPolicy | None = None,
     ) -> None:
         self.sources = sources
         self.store = store
@@ -109,6 +113,7 @@ class Pipeline:
         self.stats = PipelineStats()
         self.metrics = metrics or PipelineMetrics()
         self.freshness = FreshnessMonitor(freshness or {})
+        self.access = AccessEngine(access or default_policy())
         self.dispatcher = Dispatcher(
             sinks, now=self._now, dead_letter_dir=dead_letter_dir, schedule=retry
         )
@@ -131,6 +136,10 @@ class Pipeline:
             if restore is not None:
                 since = self.clock.now() - timedelta(days=7)
                 restore(self.store.fetched_content(source.tenant, source.id, since))
+        self.access.seed(
+            self.store.events_of_class(3005),
+            self.store.findings(since=self.clock.now() - timedelta(days=90)),
+        )
         horizon = self.store.newest_event_time()
         if horizon is not None:
             since = horizon - self.engine.max_timespan - timedelta(hours=2)
@@ -150,13 +159,18 @@ class Pipeline:
             new_events = self.store.insert_events(batch.events, stored_time=stored)
             changes: list[FindingChange] = self.engine.evaluate(new_events)
             detected = self.clock.now()
+            # 4b. every sign-in judged against the access policy, the verdict stored with it
+            access = self.access.evaluate(new_events, detected)
+            self.store.insert_verdicts(access.verdicts)
             health = FreshnessMonitor.from_gaps(
                 batch.gaps, self._stream_sources(), detected
             ) + FreshnessMonitor.ingestion_turned_off(new_events, detected)
-            fresh = [c.finding for c in changes if c.is_new] + health
+            fresh = [c.finding for c in changes if c.is_new] + access.new + health
             available = trigger_times(fresh, new_events)
             self.store.upsert_findings(
-                [c.finding for c in changes] + health, available=available, detected_time=detected
+                [c.finding for c in changes] + access.new + access.updated + health,
+                available=available,
+                detected_time=detected,
             )
             self.store.quarantine(batch.quarantined)
             self.store.record_gaps(batch.gaps)
@@ -181,7 +195,7 @@ class Pipeline:
             duplicates=batch.events.height - new_events.height,
             quarantined=len(batch.quarantined),
             new_findings=fresh,
-            updated_findings=[c.finding for c in changes if not c.is_new],
+            updated_findings=[c.finding for c in changes if not c.is_new] + access.updated,
         )
         account_batch(self, raws, batch, result, new_events)
         return result

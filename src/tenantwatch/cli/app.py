@@ -502,6 +502,82 @@ def export_lake_command(
     )
 
 
+access_app = typer.Typer(
+    help="Verify every access against the access policy.", no_args_is_help=True
+)
+app.add_typer(access_app, name="access")
+
+
+@access_app.command("report")
+def access_report(
+    data_dir: DataDir = Path("tenantwatch-data"),
+    since: Annotated[str, typer.Option(help="30d, 24h, or an ISO time.")] = "30d",
+    format: Annotated[str, typer.Option("--format", help="table, json or html.")] = "table",
+    out: Annotated[
+        Path | None, typer.Option(help="Write to this file instead of the terminal.")
+    ] = None,
+) -> None:
+    """The share of accesses that comply, the top violations and the inventory of protocols,
+    apps and workload identities."""
+    import json
+    from datetime import UTC, datetime
+
+    from tenantwatch.access.report import build_report, render_html, render_table
+    from tenantwatch.cli.store import open_store, parse_since
+
+    if format not in ("table", "json", "html"):
+        raise TenantwatchError(f"--format {format}: use table, json or html")
+    store = open_store(data_dir)
+    try:
+        # "30d" counts back from the newest stored event (a store copied off-site, or an
+        # emulated tenant, is not "now")
+        newest = store.newest_event_time()
+        start = parse_since(since, min(newest, datetime.now(UTC)) if newest else None)
+        assert start is not None
+        report = build_report(store, start)
+    finally:
+        store.close()
+    if format == "table":
+        console = Console(file=out.open("w") if out else None, width=160 if out else None)
+        render_table(report, console)
+        return
+    text = json.dumps(report, indent=2) if format == "json" else render_html(report)
+    if out is None:
+        sys.stdout.write(text + "\n")
+    else:
+        out.write_text(text)
+        Console(stderr=True).print(f"wrote {out}")
+
+
+@access_app.command("policy")
+def access_policy() -> None:
+    """Print the default access policy (SCuBA-based), every option commented."""
+    from tenantwatch.access.policy import default_policy_text
+
+    sys.stdout.write(default_policy_text())
+
+
+@access_app.command("check")
+def access_check(
+    file: Annotated[Path, typer.Argument(help="An access policy file.")],
+) -> None:
+    """Report every mistake in an access policy file, with its line."""
+    from tenantwatch.access.policy import load_policy
+    from tenantwatch.config import ConfigErrors
+
+    console = Console()
+    try:
+        policy = load_policy(file)
+    except ConfigErrors as exc:
+        for error in exc.errors:
+            console.print(f"[red]{error}[/]", highlight=False)
+        raise typer.Exit(2) from None
+    enabled = [
+        name for name in type(policy.rules).model_fields if getattr(policy.rules, name).enabled
+    ]
+    console.print(f"{file}: valid ({len(enabled)} rules enabled: {', '.join(enabled)})")
+
+
 def main() -> None:
     """Entry point: run the app, turning tenantwatch errors into a clear message and exit 2."""
     try:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from tenantwatch.config.model import PipelineConfig
 from tenantwatch.errors import ConfigError
 
-__all__ = ["ConfigErrors", "load_config", "resolve_paths", "validate_text"]
+__all__ = ["ConfigErrors", "load_config", "resolve_paths", "validate_text", "validate_yaml"]
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class ConfigErrors(ConfigError):
@@ -45,10 +48,10 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-def _fix_for(error: Any) -> str:
+def _fix_for(error: Any, reference: str) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        return "remove it, or check its spelling against `tenantwatch config init`"
+        return f"remove it, or check its spelling against `{reference}`"
     if kind == "missing":
         return "add it"
     if kind == "literal_error":
@@ -58,11 +61,27 @@ def _fix_for(error: Any) -> str:
 
 def validate_text(text: str, path: str = "<config>") -> PipelineConfig:
     """Parse and validate a pipeline file's text; raise :class:`ConfigErrors` with every problem."""
+    return validate_yaml(text, path, PipelineConfig, _reference_errors)
+
+
+def validate_yaml(
+    text: str,
+    path: str,
+    model: type[M],
+    extra_checks: Callable[[dict[str, Any], yaml.Node | None, str], list[ConfigError]]
+    | None = None,
+    reference: str = "tenantwatch config init",
+) -> M:
+    """Parse YAML ``text`` into ``model``; raise :class:`ConfigErrors` naming the file, the line
+    and a fix for every problem (also used for access policy files)."""
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
+        if mark is not None and mark.column == 0 and mark.line > 0:
+            # noticed at the start of the next line: the mistake is at the end of this one
+            mark = type(mark)(mark.name, mark.index, mark.line - 1, 0, mark.buffer, mark.pointer)
         raise ConfigErrors(
             [
                 ConfigError(
@@ -75,15 +94,11 @@ def validate_text(text: str, path: str = "<config>") -> PipelineConfig:
         ) from None
     if not isinstance(data, dict):
         raise ConfigErrors(
-            [
-                ConfigError(
-                    "the file must be a mapping with sources:, tenants:, ...", path=path, line=1
-                )
-            ]
+            [ConfigError("the file must be a YAML mapping (key: value lines)", path=path, line=1)]
         )
-    references = _reference_errors(data, node, path)
+    references = extra_checks(data, node, path) if extra_checks else []
     try:
-        config = PipelineConfig.model_validate(data)
+        config = model.model_validate(data)
     except ValidationError as exc:
         errors = []
         raw = exc.errors()
@@ -97,12 +112,15 @@ def validate_text(text: str, path: str = "<config>") -> PipelineConfig:
                 if not (isinstance(p, str) and p.startswith(("function-", "tagged-union")))
             )
             # pydantic adds the model name for validators on a whole model; drop it
-            loc = tuple(p for p in loc if p not in ("PipelineConfig",))
+            loc = tuple(p for p in loc if p != model.__name__)
             message = error["msg"].removeprefix("Value error, ")
             where = ".".join(str(p) for p in loc) or "(file)"
             errors.append(
                 ConfigError(
-                    f"{where}: {message}", path=path, line=_line_of(node, loc), fix=_fix_for(error)
+                    f"{where}: {message}",
+                    path=path,
+                    line=_line_of(node, loc),
+                    fix=_fix_for(error, reference),
                 )
             )
         raise ConfigErrors(sorted([*errors, *references], key=lambda e: e.line or 0)) from None
@@ -201,5 +219,8 @@ def resolve_paths(config: PipelineConfig, base: Path) -> PipelineConfig:
             "sources": tuple(sources),
             "sinks": tuple(sinks),
             "metrics": metrics,
+            "access": config.access.model_copy(
+                update={"policy": absolute(config.access.policy) or config.access.policy}
+            ),
         }
     )

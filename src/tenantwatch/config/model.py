@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
+    "AccessConfig",
     "CertificateConfig",
     "ClockConfig",
     "DetectionConfig",
@@ -243,6 +244,12 @@ class SinkConfig(Strict):
         return self
 
 
+class AccessConfig(Strict):
+    """The access policy every sign-in is judged against (default: the SCuBA-based one)."""
+
+    policy: Path | None = None
+
+
 class MetricsConfig(Strict):
     """The Prometheus endpoint (``/metrics`` with a bearer token; ``/healthz`` open)."""
 
@@ -288,6 +295,7 @@ class PipelineConfig(Strict):
     )
     clock: ClockConfig | None = None
     metrics: MetricsConfig | None = None
+    access: AccessConfig = AccessConfig()
 
     @model_validator(mode="after")
     def _references(self) -> PipelineConfig:

@@ -87,6 +87,9 @@ sinks:                          # each delivers from its own thread; see docs/SI
   #   username: tenantwatch
   #   password: {env: TW_SMTP_PASSWORD}
 
+# access:                       # every sign-in judged against this policy (SCuBA-based default)
+#   policy: access.yml          # `tenantwatch access policy > access.yml` to start from it
+
 # metrics:                      # Prometheus: /metrics needs the token, /healthz does not
 #   listen: 127.0.0.1:9464
 #   token: {file: /etc/tenantwatch/metrics.token}

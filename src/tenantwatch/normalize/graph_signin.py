@@ -61,6 +61,13 @@ SIGNIN_FIELDS: list[tuple[str, pa.DataType]] = [
         "status",
         pa.struct([("errorCode", pa.int64()), ("failureReason", S), ("additionalDetails", S)]),
     ),
+    # beta: how the user proved who they are (the access policy's phishing-resistant check)
+    ("mfaDetail", pa.struct([("authMethod", S), ("authDetail", S)])),
+    ("authenticationMethodsUsed", pa.list_(S)),
+    (
+        "authenticationDetails",
+        pa.list_(pa.struct([("authenticationMethod", S), ("succeeded", pa.bool_())])),
+    ),
     (
         "deviceDetail",
         pa.struct(
@@ -118,6 +125,34 @@ class GraphSignInMapper:
     def map(self, raw: pl.DataFrame) -> pl.DataFrame:
         columns = signin_columns(pl.col, feature="Sign-in logs (Graph)")
         return raw.select(pl.col("_row"), pl.col("raw_data"), **columns)
+
+
+# steps of authenticationDetails that name no method of this sign-in: the password, an earlier
+# sign-in's claim (non-interactive and SSO sign-ins), and FIDO2's trailing "Other" step
+_NOT_A_METHOD = ["Password", "Previously satisfied", "Other"]
+
+
+def _mfa_method(c: Callable[[str], pl.Expr]) -> pl.Expr:
+    """The second factor: ``mfaDetail.authMethod``, else the last succeeded step of
+    ``authenticationDetails`` that names a method, else of ``authenticationMethodsUsed``."""
+    details = (
+        c("authenticationDetails")
+        .list.eval(
+            pl.element()
+            .filter(
+                pl.element().struct.field("succeeded").fill_null(True)
+                & ~pl.element().struct.field("authenticationMethod").is_in(_NOT_A_METHOD)
+            )
+            .struct.field("authenticationMethod")
+        )
+        .list.last()
+    )
+    used = (
+        c("authenticationMethodsUsed")
+        .list.eval(pl.element().filter(~pl.element().is_in(_NOT_A_METHOD)))
+        .list.last()
+    )
+    return pl.coalesce(c("mfaDetail").struct.field("authMethod"), details, used)
 
 
 def signin_columns(
@@ -201,7 +236,12 @@ def signin_columns(
             type=user_type,
             org={"uid": c("homeTenantId")},
         ),
-        "actor": obj("actor", app_name=c("appDisplayName"), app_uid=c("appId")),
+        "actor": obj(
+            "actor",
+            # Azure Monitor's app sign-ins have no appDisplayName: the service principal's name
+            app_name=pl.coalesce(c("appDisplayName"), c("servicePrincipalName")),
+            app_uid=c("appId"),
+        ),
         "src_endpoint": obj(
             "src_endpoint",
             ip=ip,
@@ -236,5 +276,7 @@ def signin_columns(
         "auth_protocol_id": auth_protocol_id(protocol),
         "logon_type_id": logon_type_id,
         "logon_type": logon_type_name,
-        "unmapped": pl.struct([c(name).alias(name) for name in UNMAPPED]).struct.json_encode(),
+        "unmapped": pl.struct(
+            [c(name).alias(name) for name in UNMAPPED] + [_mfa_method(c).alias("mfaMethod")]
+        ).struct.json_encode(),
     }

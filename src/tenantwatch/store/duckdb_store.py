@@ -55,6 +55,14 @@ def _event_ddl(con: duckdb.DuckDBPyConnection) -> str:
 
 TABLES = [
     """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
+    # the access policy's verdict on each successful sign-in (tenantwatch.access)
+    """CREATE TABLE IF NOT EXISTS access_verdicts (
+        tenant VARCHAR NOT NULL, event_uid VARCHAR NOT NULL, record_uid VARCHAR,
+        time TIMESTAMP WITH TIME ZONE, source VARCHAR, user_name VARCHAR, app_uid VARCHAR,
+        app_name VARCHAR, logon_type VARCHAR, protocol VARCHAR, ip VARCHAR, is_mfa BOOLEAN,
+        compliant BOOLEAN, violations VARCHAR[],
+        PRIMARY KEY (tenant, event_uid)
+    )""",
     """CREATE TABLE IF NOT EXISTS findings (
         uid VARCHAR PRIMARY KEY,
         tenant VARCHAR NOT NULL,
@@ -285,6 +293,24 @@ class DuckDBStore:
             frame = self.con.sql(
                 f"SELECT {columns} FROM events WHERE {where} ORDER BY time",  # noqa: S608
                 params=params,
+            ).to_arrow_table()
+        return conform(_frame(frame))
+
+    def insert_verdicts(self, verdicts: pl.DataFrame) -> None:
+        """Store access verdicts (one per sign-in event; a verdict already stored stays)."""
+        if verdicts.is_empty():
+            return
+        arrow = verdicts.to_arrow()  # noqa: F841 - read by DuckDB's replacement scan
+        with self._lock:
+            self.con.execute("INSERT OR IGNORE INTO access_verdicts BY NAME SELECT * FROM arrow")
+
+    def events_of_class(self, class_uid: int) -> pl.DataFrame:
+        """Every stored event of one OCSF class, oldest first."""
+        columns = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)
+        with self._lock:
+            frame = self.con.sql(
+                f"SELECT {columns} FROM events WHERE class_uid = ? ORDER BY time",  # noqa: S608
+                params=[class_uid],
             ).to_arrow_table()
         return conform(_frame(frame))
 
