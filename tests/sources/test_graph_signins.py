@@ -235,3 +235,34 @@ def test_source_follows_next_links_as_given() -> None:
     assert [orjson.loads(r)["id"] for b in batches for r in b.records] == ["1", "2"]
     assert str(seen[1].url) == "https://graph.test/v1.0/auditLogs/signIns?$skiptoken=abc"
     assert "createdDateTime ge" in seen[0].url.params["$filter"]
+
+
+@pytest.mark.parametrize("read_to_now", [True, False])
+def test_a_poll_reads_up_to_now_but_settles_only_up_to_now_minus_delay(read_to_now: bool) -> None:
+    """What Graph already shows is fetched at once; the watermark stays ``delay`` behind, so
+    the next poll reads those minutes again and catches the records that appear late in them."""
+    seen: list[httpx.Request] = []
+    api, _ = _api([httpx.Response(200, json={"value": [{"id": "a"}]})] * 2, seen)
+    clock = ManualClock(START)
+    source = GraphSignInSource(
+        source_id="s",
+        tenant="t",
+        api=api,
+        graph_url="https://graph.test",
+        clock=clock,
+        delay=timedelta(minutes=2),
+        initial_lookback=timedelta(hours=1),
+        sweep_interval=timedelta(hours=1),
+        read_to_now=read_to_now,
+    )
+    (first,) = source.poll({})
+    assert first.checkpoint is not None
+    assert first.checkpoint.watermark == START - timedelta(minutes=2)
+    end = START if read_to_now else START - timedelta(minutes=2)
+    assert f"createdDateTime lt {end:%Y-%m-%dT%H:%M:%SZ}" in seen[0].url.params["$filter"]
+    clock.advance(timedelta(minutes=1))
+    (second,) = source.poll({first.stream: first.checkpoint})
+    # the next window starts at the settled watermark: the last two minutes are read again
+    assert f"createdDateTime ge {START - timedelta(minutes=2):%Y-%m-%dT%H:%M:%SZ}" in (
+        seen[1].url.params["$filter"]
+    )

@@ -30,8 +30,9 @@ sources:
     tenant: contoso
     version: beta
     event_types: [interactiveUser, nonInteractiveUser, servicePrincipal, managedIdentity]
-    poll_interval_secs: 60
-    delay_secs: 120             # leave Graph time to publish
+    poll_interval_secs: 10      # Graph's budget (5 requests / 10 s / tenant) paces polls
+    delay_secs: 120             # re-read the last 2 minutes each poll: Graph publishes late
+    read_to_now: true           # fetch what Graph already has at once (false: wait delay_secs)
     lateness_secs: 1800         # re-read this far back now and then for late records
   # Entra ID directory changes (Graph).
   - id: directory_audits

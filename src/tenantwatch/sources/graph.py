@@ -2,11 +2,14 @@
 ``auditLogs/directoryAudits``.
 
 Graph filters on event time but publishes records minutes after they happen, some much later.
-Each poll reads ``[watermark, now - delay)``; ``delay`` leaves time for most records to appear.
-Every ``sweep_interval`` the poll reaches back ``lateness`` further, ``[now - delay - lateness,
-now - delay)``, to catch the stragglers (the store drops what it already holds). The watermark
-moves only after every page of a window was fetched, in the same transaction as the last page's
-events; requests share the tenant's Graph budget (5 per 10 seconds per app).
+Each poll reads ``[watermark, now)`` and moves the watermark to ``now - delay`` only: the next
+poll reads the last ``delay`` again, catching the records that appeared late within it, while
+what is already published is fetched at once (near real time; the store drops what it already
+holds). ``read_to_now=False`` reads ``[watermark, now - delay)`` instead: fewer re-reads, up to
+``delay`` later. Every ``sweep_interval`` the poll reaches back ``lateness`` further, to catch
+the stragglers. The watermark moves only after every page of a window was fetched, in the same
+transaction as the last page's events; requests share the tenant's Graph budget (5 per 10
+seconds per app).
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ class _GraphAuditSource:
         initial_lookback: timedelta = timedelta(hours=24),
         page_size: int = 1000,
         poll_interval_secs: float = 60.0,
+        read_to_now: bool = True,
     ) -> None:
         self.id = source_id
         self.tenant = tenant
@@ -71,6 +75,7 @@ class _GraphAuditSource:
         self.initial_lookback = initial_lookback
         self.page_size = page_size
         self.poll_interval_secs = poll_interval_secs
+        self.read_to_now = read_to_now
         self.metrics = api.metrics
 
     @property
@@ -86,17 +91,23 @@ class _GraphAuditSource:
         for stream in self.streams:
             previous = checkpoints.get(stream)
             watermark = previous.watermark if previous else now - self.initial_lookback
-            end = (now - self.delay).replace(microsecond=0)  # $filter has whole seconds
-            if end <= watermark:
+            settled = (now - self.delay).replace(microsecond=0)  # $filter has whole seconds
+            if settled <= watermark:
                 continue
+            end = now.replace(microsecond=0) if self.read_to_now else settled
             swept = previous.state.get("swept") if previous else None
             sweep = swept is None or now - datetime.fromisoformat(swept) >= self.sweep_interval
-            start = min(watermark, end - self.lateness) if sweep else watermark
+            start = min(watermark, settled - self.lateness) if sweep else watermark
             state = {"swept": now.isoformat() if sweep else swept}
-            yield from self._window(stream, start, end, state)
+            yield from self._window(stream, start, end, state, settled)
 
     def _window(
-        self, stream: str, start: datetime, end: datetime, state: dict[str, object]
+        self,
+        stream: str,
+        start: datetime,
+        end: datetime,
+        state: dict[str, object],
+        settled: datetime,
     ) -> Iterator[RawBatch]:
         clauses = [
             *self._filters(stream),
@@ -118,7 +129,7 @@ class _GraphAuditSource:
             self.metrics.add(pages=1, records=len(records))
             checkpoint = None
             if url is None:
-                checkpoint = Checkpoint(self.tenant, self.id, stream, end, state)
+                checkpoint = Checkpoint(self.tenant, self.id, stream, settled, state)
             yield RawBatch(
                 tenant=self.tenant,
                 source=self.id,
