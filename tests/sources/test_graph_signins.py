@@ -261,8 +261,9 @@ def test_a_poll_reads_up_to_now_but_settles_only_up_to_now_minus_delay(read_to_n
     end = START if read_to_now else START - timedelta(minutes=2)
     assert f"createdDateTime lt {end:%Y-%m-%dT%H:%M:%SZ}" in seen[0].url.params["$filter"]
     clock.advance(timedelta(minutes=1))
-    (second,) = source.poll({first.stream: first.checkpoint})
+    assert len(list(source.poll({first.stream: first.checkpoint}))) == 1
     # the next window starts at the settled watermark: the last two minutes are read again
-    assert f"createdDateTime ge {START - timedelta(minutes=2):%Y-%m-%dT%H:%M:%SZ}" in (
-        seen[1].url.params["$filter"]
+    assert (
+        f"createdDateTime ge {START - timedelta(minutes=2):%Y-%m-%dT%H:%M:%SZ}"
+        in (seen[1].url.params["$filter"])
     )

@@ -10,7 +10,7 @@ sources resume from the checkpoint that matches what is stored.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -335,41 +335,40 @@ class DuckDBStore:
         if not findings:
             return
         available = available or {}
-        rows = [
-            (
-                f.uid,
-                f.tenant,
-                f.rule_id,
-                f.rule_title,
-                f.severity,
-                f.entity_key,
-                orjson.dumps(f.entity).decode(),
-                f.description,
-                list(f.techniques),
-                f.first_seen,
-                f.last_seen,
-                f.created_time,
-                f.count,
-                f.evidence_uids,
-                orjson.dumps(f.observables).decode(),
-                f.status,
-                available.get(f.uid),
-                detected_time,
-            )
-            for f in findings
+        latest = {f.uid: f for f in findings}  # one row per finding: the last version given
+        columns: list[tuple[str, Any, Callable[[Finding], Any]]] = [
+            ("uid", pl.String, lambda f: f.uid),
+            ("tenant", pl.String, lambda f: f.tenant),
+            ("rule_id", pl.String, lambda f: f.rule_id),
+            ("rule_title", pl.String, lambda f: f.rule_title),
+            ("severity", pl.String, lambda f: f.severity),
+            ("entity_key", pl.String, lambda f: f.entity_key),
+            ("entity", pl.String, lambda f: orjson.dumps(f.entity).decode()),
+            ("description", pl.String, lambda f: f.description),
+            ("techniques", pl.List(pl.String), lambda f: list(f.techniques)),
+            ("first_seen", pl.Datetime("us", "UTC"), lambda f: f.first_seen),
+            ("last_seen", pl.Datetime("us", "UTC"), lambda f: f.last_seen),
+            ("created_time", pl.Datetime("us", "UTC"), lambda f: f.created_time),
+            ("count", pl.Int32, lambda f: f.count),
+            ("evidence_uids", pl.List(pl.String), lambda f: list(f.evidence_uids)),
+            ("observables", pl.String, lambda f: orjson.dumps(f.observables).decode()),
+            ("status", pl.String, lambda f: f.status),
+            ("available_time", pl.Datetime("us", "UTC"), lambda f: available.get(f.uid)),
+            ("detected_time", pl.Datetime("us", "UTC"), lambda f: detected_time),
         ]
+        frame = pl.DataFrame(  # one bulk upsert from Arrow, not a statement per finding
+            {name: [get(f) for f in latest.values()] for name, _, get in columns},
+            schema={name: dtype for name, dtype, _ in columns},
+        )
+        arrow = frame.to_arrow()  # noqa: F841 - read by DuckDB's replacement scan
+        names = ", ".join(name for name, _, _ in columns)
         with self._lock:
-            self.con.executemany(
-                """INSERT INTO findings (uid, tenant, rule_id, rule_title, severity, entity_key,
-                       entity, description, techniques, first_seen, last_seen, created_time,
-                       count, evidence_uids, observables, status, available_time,
-                       detected_time)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            self.con.execute(
+                f"""INSERT INTO findings ({names}) SELECT {names} FROM arrow
                    ON CONFLICT (uid) DO UPDATE SET
                        first_seen = excluded.first_seen, last_seen = excluded.last_seen,
                        count = excluded.count, evidence_uids = excluded.evidence_uids,
-                       observables = excluded.observables, updated_time = now()""",
-                rows,
+                       observables = excluded.observables, updated_time = now()"""  # noqa: S608
             )
 
     def findings(
