@@ -14,7 +14,7 @@ are left out (they measure the backlog, not the pipeline).
 
 Availability is ``contentCreated`` for the Activity API. Graph does not say when a record
 appeared, so for Graph records the emulator's own availability time is looked up (ground
-truth), which includes the Graph collector's ``delay_secs`` safety margin.
+truth); the wait until the collector's next read of that stream is part of the figure.
 
 Run: ``python -m benchmarks.latency_bench [seconds]``.
 """
@@ -131,8 +131,6 @@ def main(
                     tenant=f"t{i}",
                     version="beta",
                     event_types=("interactiveUser", "nonInteractiveUser", "servicePrincipal"),
-                    delay_secs=20.0,
-                    sweep_interval_secs=60.0,
                     **poll,
                 ),
             )

@@ -182,10 +182,11 @@ what tenantwatch adds: the poll interval, the listing and blob requests, normali
 detect and the webhook POST. Graph does not say when a record appeared; the emulator knows, so
 the Graph figure is measured from its ground truth. Its wait before the fetch is Microsoft's
 limit, not tenantwatch's: Graph allows 5 requests per 10 seconds per app and tenant for sign-in
-and audit logs, and this run reads three sign-in streams per tenant (interactive,
-non-interactive, service principal), so each stream can be read about every 6 seconds
-whatever the poll interval. Collectors read up to "now" on every poll (`read_to_now`), so a
-record is fetched on the first poll after Graph shows it; what tenantwatch adds after the fetch
-is the "fetched → detected" and "detected → at the receiver" rows.
+and audit logs; tenantwatch spaces them evenly (one every 2 seconds) rather than in bursts,
+and this run reads three sign-in streams per tenant (interactive, non-interactive, service
+principal), so each stream is read about every 6 seconds whatever the poll interval.
+Collectors read up to "now" on every poll (`read_to_now`), so a record is fetched on the
+first read after Graph shows it; what tenantwatch adds after the fetch is the "fetched →
+detected" and "detected → at the receiver" rows.
 """
     (docs / "benchmarks.md").write_text(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import timedelta
 
@@ -14,7 +15,7 @@ from tenantwatch.model.batch import Checkpoint
 from tenantwatch.model.clock import ManualClock
 from tenantwatch.sources.base import SourceMetrics
 from tenantwatch.sources.graph import GraphSignInSource
-from tenantwatch.sources.http import ApiClient, RetryPolicy
+from tenantwatch.sources.http import ApiClient, RequestBudget, RetryPolicy
 from tests.conftest import START, Emulated
 
 
@@ -267,3 +268,36 @@ def test_a_poll_reads_up_to_now_but_settles_only_up_to_now_minus_delay(read_to_n
         f"createdDateTime ge {START - timedelta(minutes=2):%Y-%m-%dT%H:%M:%SZ}"
         in (seen[1].url.params["$filter"])
     )
+
+
+class _FakeTime(threading.Event):
+    """A monotonic clock that waiting advances (no real sleeping)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.now += timeout or 0.0
+        return False
+
+
+def test_the_graph_budget_spaces_requests_evenly() -> None:
+    """Five requests per ten seconds go one every two seconds, never five at once followed by
+    a silence in which new records would wait."""
+    fake = _FakeTime()
+    budget = RequestBudget(5, 10.0, monotonic=fake)
+    granted = []
+    for _ in range(11):
+        budget.acquire(fake)
+        granted.append(fake.now)
+    assert [b - a for a, b in itertools.pairwise(granted)] == [2.0] * 10
+    for t in granted:  # never more than five in any ten-second window
+        assert sum(1 for g in granted if t - 10.0 < g <= t) <= 5
+    fake.now += 60  # after a quiet spell the next request goes at once
+    before = fake.now
+    budget.acquire(fake)
+    assert fake.now == before

@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,28 +62,37 @@ class _Transient(Exception):
 
 
 class RequestBudget:
-    """At most ``limit`` requests per ``window_secs``, shared by every caller (client side).
+    """At most ``limit`` requests per ``window_secs``, shared by every caller (client side),
+    spaced evenly: one every ``window_secs / limit``.
 
     Graph allows 5 audit-log requests per 10 s per app and tenant; staying inside the budget
-    is cheaper than collecting 429s.
+    is cheaper than collecting 429s. Spacing rather than bursting keeps the wait for new
+    records short and steady: five polls at once followed by eight silent seconds would leave
+    a record that appears in the silence waiting for all of them.
     """
 
-    def __init__(self, limit: int, window_secs: float) -> None:
+    def __init__(
+        self,
+        limit: int,
+        window_secs: float,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.limit = limit
         self.window = window_secs
-        self._times: deque[float] = deque()
+        self.spacing = window_secs / limit
+        self._monotonic = monotonic
+        self._next = float("-inf")  # the earliest time the next request may go
         self._lock = threading.Lock()
 
     def acquire(self, stop: threading.Event) -> None:
         while True:
             with self._lock:
-                now = time.monotonic()
-                while self._times and self._times[0] <= now - self.window:
-                    self._times.popleft()
-                if len(self._times) < self.limit:
-                    self._times.append(now)
+                now = self._monotonic()
+                if now >= self._next:
+                    self._next = now + self.spacing
                     return
-                wait = self._times[0] + self.window - now
+                wait = self._next - now
             if stop.wait(wait):
                 raise Stopped
 
