@@ -18,24 +18,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
 import polars as pl
 import yaml
+from tests.detect.events import render_hour
 
 from tenantwatch.detect import DetectionEngine, RuleSet
 from tenantwatch.detect.builtin import builtin_rules_path
 from tenantwatch.detect.fields import EventView
 from tenantwatch.emulator import SimTenant
-from tenantwatch.emulator.activities import DirectoryAudit, SignIn
-from tenantwatch.emulator.render import (
-    azure_monitor_record,
-    content_type_of,
-    graph_directory_audit,
-    graph_signin,
-    ual_record,
-)
 from tenantwatch.emulator.scenarios import SCENARIOS
-from tenantwatch.model.batch import RawBatch, RecordShape
+from tenantwatch.model.batch import RawBatch
 from tenantwatch.normalize import normalize_many
 
 ROOT = Path(__file__).parents[1]
@@ -54,31 +46,11 @@ def events(users: int = 400, hours: int = 12) -> pl.DataFrame:
         scenarios=sorted(SCENARIOS),
         scenario_start=start + timedelta(hours=2),
     )
-    shapes: dict[str, list[bytes]] = {
-        s: []
-        for s in (
-            RecordShape.GRAPH_SIGNIN,
-            RecordShape.GRAPH_DIRECTORY_AUDIT,
-            RecordShape.O365_MANAGEMENT,
-            RecordShape.AZURE_MONITOR,
-        )
-    }
-    for h in range(hours):
-        for a in tenant.timeline.activities(start + timedelta(hours=h)):
-            if isinstance(a, SignIn):
-                shapes[RecordShape.GRAPH_SIGNIN].append(orjson.dumps(graph_signin(a, beta=True)))
-            elif isinstance(a, DirectoryAudit):
-                shapes[RecordShape.GRAPH_DIRECTORY_AUDIT].append(
-                    orjson.dumps(graph_directory_audit(a))
-                )
-            if isinstance(a, SignIn | DirectoryAudit) and h % 3 == 0:
-                shapes[RecordShape.AZURE_MONITOR].append(
-                    orjson.dumps(azure_monitor_record(a, tenant.tenant_id))
-                )
-            if content_type_of(a) is not None:
-                shapes[RecordShape.O365_MANAGEMENT].append(
-                    orjson.dumps(ual_record(a, tenant.tenant_id, tenant.directory.domain))
-                )
+    shapes: dict[str, list[bytes]] = {}
+    for h in range(hours):  # Azure Monitor records for every third hour
+        hour = render_hour(tenant, start + timedelta(hours=h), azure_monitor=h % 3 == 0)
+        for shape, records in hour.items():
+            shapes.setdefault(shape, []).extend(records)
     batch = normalize_many([RawBatch("bench", "bench", s, s, r, start) for s, r in shapes.items()])
     return batch.events.sort("time")
 

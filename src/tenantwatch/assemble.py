@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -143,24 +144,33 @@ def _api(
     )
 
 
+def _graph_options(
+    c: SourceConfig, ctx: TenantContext, clock: Clock, stop: threading.Event
+) -> dict[str, Any]:
+    """What every Graph audit-log source takes from its config and tenant."""
+    return {
+        "source_id": c.id,
+        "tenant": ctx.config.tenant_id,
+        "api": _api(ctx, ctx.cloud.graph_resource, stop, c, ctx.graph_budget),
+        "graph_url": ctx.cloud.graph,
+        "clock": clock,
+        "version": c.version,
+        "delay": timedelta(seconds=c.delay_secs),
+        "read_to_now": c.read_to_now,
+        "lateness": timedelta(seconds=c.lateness_secs),
+        "sweep_interval": timedelta(seconds=c.sweep_interval_secs),
+        "initial_lookback": timedelta(seconds=c.initial_lookback_secs),
+        "poll_interval_secs": c.poll_interval_secs,
+    }
+
+
 def _graph_signins(
     c: SourceConfig, ctx: TenantContext | None, clock: Clock, stop: threading.Event
 ) -> Source:
     assert ctx is not None
     return GraphSignInSource(
-        source_id=c.id,
-        tenant=ctx.config.tenant_id,
-        api=_api(ctx, ctx.cloud.graph_resource, stop, c, ctx.graph_budget),
-        graph_url=ctx.cloud.graph,
-        clock=clock,
-        version=c.version,
         event_types=tuple(c.event_types or ("interactiveUser",)),
-        delay=timedelta(seconds=c.delay_secs),
-        read_to_now=c.read_to_now,
-        lateness=timedelta(seconds=c.lateness_secs),
-        sweep_interval=timedelta(seconds=c.sweep_interval_secs),
-        initial_lookback=timedelta(seconds=c.initial_lookback_secs),
-        poll_interval_secs=c.poll_interval_secs,
+        **_graph_options(c, ctx, clock, stop),
     )
 
 
@@ -168,20 +178,7 @@ def _graph_directory_audits(
     c: SourceConfig, ctx: TenantContext | None, clock: Clock, stop: threading.Event
 ) -> Source:
     assert ctx is not None
-    return GraphDirectoryAuditSource(
-        source_id=c.id,
-        tenant=ctx.config.tenant_id,
-        api=_api(ctx, ctx.cloud.graph_resource, stop, c, ctx.graph_budget),
-        graph_url=ctx.cloud.graph,
-        clock=clock,
-        version=c.version,
-        delay=timedelta(seconds=c.delay_secs),
-        read_to_now=c.read_to_now,
-        lateness=timedelta(seconds=c.lateness_secs),
-        sweep_interval=timedelta(seconds=c.sweep_interval_secs),
-        initial_lookback=timedelta(seconds=c.initial_lookback_secs),
-        poll_interval_secs=c.poll_interval_secs,
-    )
+    return GraphDirectoryAuditSource(**_graph_options(c, ctx, clock, stop))
 
 
 def _o365_management(

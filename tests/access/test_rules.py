@@ -116,7 +116,9 @@ def _verdict(shape: str, spec: SignInSpec, case: Case) -> list[str] | None:
     state = AccessState()
     when = datetime(2026, 1, 12, 8, tzinfo=UTC)
     for app in case.grants:
-        state.grants[app] = [Grant(app, "full_access_as_app", when, "grant-event")]
+        state.grants[("tenant-1", app)] = [
+            Grant(app, "full_access_as_app", when, "grant-event", "tenant-1")
+        ]
     verdicts = evaluate(batch.events, policy, state)
     assert verdicts.height == 1
     row = verdicts.row(0, named=True)

@@ -36,9 +36,37 @@ from tenantwatch.normalize import normalize_many
 from tenantwatch.normalize.columns import event_dtype
 from tests.detect.helpers import frame
 
-__all__ = ["emulator_events", "fuzz_events", "rule_values"]
+__all__ = ["emulator_events", "fuzz_events", "render_hour", "rule_values"]
 
 T0 = datetime(2026, 1, 12, 8, tzinfo=UTC)
+
+
+def render_hour(
+    tenant: SimTenant, hour: datetime, *, azure_monitor: bool = True
+) -> dict[str, list[bytes]]:
+    """One hour of a simulated tenant's activities in every shape Microsoft serves them: Graph
+    sign-ins (beta) and directory audits, the Activity API, and (``azure_monitor``) Azure
+    Monitor diagnostic records of the sign-ins and audits."""
+    shapes: dict[str, list[bytes]] = {
+        RecordShape.GRAPH_SIGNIN: [],
+        RecordShape.GRAPH_DIRECTORY_AUDIT: [],
+        RecordShape.O365_MANAGEMENT: [],
+        RecordShape.AZURE_MONITOR: [],
+    }
+    for a in tenant.timeline.activities(hour):
+        if isinstance(a, SignIn):
+            shapes[RecordShape.GRAPH_SIGNIN].append(orjson.dumps(graph_signin(a, beta=True)))
+        elif isinstance(a, DirectoryAudit):
+            shapes[RecordShape.GRAPH_DIRECTORY_AUDIT].append(orjson.dumps(graph_directory_audit(a)))
+        if azure_monitor and isinstance(a, SignIn | DirectoryAudit):
+            shapes[RecordShape.AZURE_MONITOR].append(
+                orjson.dumps(azure_monitor_record(a, tenant.tenant_id))
+            )
+        if content_type_of(a) is not None:
+            shapes[RecordShape.O365_MANAGEMENT].append(
+                orjson.dumps(ual_record(a, tenant.tenant_id, tenant.directory.domain))
+            )
+    return shapes
 
 
 def emulator_events(*, users: int = 60, hours: int = 24, seed: int = 3) -> pl.DataFrame:
@@ -51,33 +79,10 @@ def emulator_events(*, users: int = 60, hours: int = 24, seed: int = 3) -> pl.Da
         scenarios=sorted(SCENARIOS),
         scenario_start=T0 + timedelta(hours=1),
     )
-    shapes: dict[str, list[bytes]] = {
-        s: []
-        for s in (
-            RecordShape.GRAPH_SIGNIN,
-            RecordShape.GRAPH_DIRECTORY_AUDIT,
-            RecordShape.O365_MANAGEMENT,
-            RecordShape.AZURE_MONITOR,
-        )
-    }
+    shapes: dict[str, list[bytes]] = {}
     for h in range(hours):
-        for a in tenant.timeline.activities(T0 + timedelta(hours=h)):
-            if isinstance(a, SignIn):
-                shapes[RecordShape.GRAPH_SIGNIN].append(orjson.dumps(graph_signin(a, beta=True)))
-                shapes[RecordShape.AZURE_MONITOR].append(
-                    orjson.dumps(azure_monitor_record(a, tenant.tenant_id))
-                )
-            elif isinstance(a, DirectoryAudit):
-                shapes[RecordShape.GRAPH_DIRECTORY_AUDIT].append(
-                    orjson.dumps(graph_directory_audit(a))
-                )
-                shapes[RecordShape.AZURE_MONITOR].append(
-                    orjson.dumps(azure_monitor_record(a, tenant.tenant_id))
-                )
-            if content_type_of(a) is not None:
-                shapes[RecordShape.O365_MANAGEMENT].append(
-                    orjson.dumps(ual_record(a, tenant.tenant_id, tenant.directory.domain))
-                )
+        for shape, records in render_hour(tenant, T0 + timedelta(hours=h)).items():
+            shapes.setdefault(shape, []).extend(records)
     batches = [
         RawBatch(tenant.tenant_id, "emulator", shape, shape, records, T0)
         for shape, records in shapes.items()

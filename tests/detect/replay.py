@@ -6,21 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-import orjson
-
 from tenantwatch.detect import DetectionEngine, RuleSet
 from tenantwatch.detect.builtin import builtin_rules_path
 from tenantwatch.emulator import SimTenant
-from tenantwatch.emulator.activities import DirectoryAudit, SignIn
-from tenantwatch.emulator.render import (
-    content_type_of,
-    graph_directory_audit,
-    graph_signin,
-    ual_record,
-)
-from tenantwatch.model.batch import RawBatch, RecordShape
+from tenantwatch.model.batch import RawBatch
 from tenantwatch.model.finding import Finding
 from tenantwatch.normalize import normalize_many
+from tests.detect.events import render_hour
 
 __all__ = ["replay", "stages_found"]
 
@@ -33,22 +25,7 @@ def replay(
     findings: dict[str, Finding] = {}
     events = 0
     for h in range(hours):
-        shapes: dict[str, list[bytes]] = {
-            RecordShape.GRAPH_SIGNIN: [],
-            RecordShape.GRAPH_DIRECTORY_AUDIT: [],
-            RecordShape.O365_MANAGEMENT: [],
-        }
-        for a in tenant.timeline.activities(start + timedelta(hours=h)):
-            if isinstance(a, SignIn):
-                shapes[RecordShape.GRAPH_SIGNIN].append(orjson.dumps(graph_signin(a, beta=True)))
-            elif isinstance(a, DirectoryAudit):
-                shapes[RecordShape.GRAPH_DIRECTORY_AUDIT].append(
-                    orjson.dumps(graph_directory_audit(a))
-                )
-            if content_type_of(a) is not None:
-                shapes[RecordShape.O365_MANAGEMENT].append(
-                    orjson.dumps(ual_record(a, tenant.tenant_id, tenant.directory.domain))
-                )
+        shapes = render_hour(tenant, start + timedelta(hours=h), azure_monitor=False)
         batch = normalize_many(
             [RawBatch(tenant.tenant_id, "replay", s, s, r, start) for s, r in shapes.items() if r]
         )

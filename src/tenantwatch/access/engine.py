@@ -96,7 +96,7 @@ class AccessEngine:
         for grant in grants:
             if not self.policy.rules.high_privilege_apps.enabled or self._allowed(grant.app):
                 continue
-            self._raise(self._grant_finding(grant, events, now), new, updated)
+            self._raise(self._grant_finding(grant, now), new, updated)
         violating = verdicts.filter(~pl.col("compliant")).explode("violations")
         if violating.height:
             groups = self._groups(violating)
@@ -183,13 +183,8 @@ class AccessEngine:
             count=int(row["count"]),  # type: ignore[call-overload]
         )
 
-    def _grant_finding(self, grant: Grant, events: pl.DataFrame, now: datetime) -> Finding:
-        tenant = (
-            events.filter(pl.col("tw_uid") == grant.event_uid)["tw_tenant"].first()
-            if events.height
-            else None
-        )
-        tenant = str(tenant or "")
+    def _grant_finding(self, grant: Grant, now: datetime) -> Finding:
+        tenant = grant.tenant
         title, text = RULE_TEXT["high_privilege_apps"]
         return Finding(
             uid=finding_uid(

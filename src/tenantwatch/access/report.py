@@ -115,7 +115,8 @@ def build_report(store: DuckDBStore, since: datetime) -> dict[str, Any]:
     )
     workloads = store.sql(
         f"""WITH grants AS (
-                SELECT lower(user.name) AS app, list(DISTINCT g ORDER BY g) AS permissions,
+                SELECT tw_tenant AS tenant, lower(user.name) AS app,
+                       list(DISTINCT g ORDER BY g) AS permissions,
                        min(time) AS granted
                 FROM events, unnest(privileges) AS t(g)
                 WHERE class_uid = 3005 AND lower(metadata.event_code) NOT LIKE 'remove%'
@@ -131,7 +132,8 @@ def build_report(store: DuckDBStore, since: datetime) -> dict[str, Any]:
                        FILTER (WHERE s.src_endpoint.location.country IS NOT NULL) AS countries,
                    count(*) AS sign_ins, min(s.time) AS first_seen, max(s.time) AS last_seen
             FROM ({_SIGNINS}) s
-            LEFT JOIN grants g ON g.app = lower(coalesce(s.actor.app_name, s.user.name))
+            LEFT JOIN grants g ON g.tenant = s.tw_tenant
+                AND g.app = lower(coalesce(s.actor.app_name, s.user.name))
             WHERE s.logon_type IN ('Service Principal', 'Managed Identity')
             GROUP BY ALL ORDER BY first_seen""",  # noqa: S608
         p,

@@ -61,16 +61,19 @@ class Grant:
     permission: str
     first_seen: datetime
     event_uid: str
+    tenant: str = ""
 
 
 @dataclass
 class AccessState:
     """What the verdicts need beyond one sign-in: who is privileged, which apps hold
     high-privilege permissions. Built from directory audit events as they arrive (and from the
-    store on start)."""
+    store on start). Both are per tenant: an app or a role member of one tenant says nothing
+    about another."""
 
-    admins: set[str] = field(default_factory=set)
-    grants: dict[str, list[Grant]] = field(default_factory=dict)  # app (lower) -> grants
+    admins: set[tuple[str, str]] = field(default_factory=set)  # (tenant, upn lower)
+    # (tenant, app name or id lower) -> its high-privilege grants
+    grants: dict[tuple[str, str], list[Grant]] = field(default_factory=dict)
 
     def learn(self, events: pl.DataFrame, policy: AccessPolicy) -> list[Grant]:
         """Role assignments and app permission grants in ``events``; returns the new grants of
@@ -91,8 +94,9 @@ class AccessState:
             "time",
             "tw_uid",
             "status",
+            "tw_tenant",
         ).sort("time")
-        for op, target, target_uid, privileges, when, uid, status in rows.iter_rows():
+        for op, target, target_uid, privileges, when, uid, status, tenant in rows.iter_rows():
             if status == "Failure" or not target:
                 continue
             verb = op.lower()
@@ -100,24 +104,32 @@ class AccessState:
             if "member" in verb and "role" in verb:
                 if any(p.lower() in roles for p in held):
                     if verb.startswith("remove"):
-                        self.admins.discard(target.lower())
+                        self.admins.discard((tenant, target.lower()))
                     else:
-                        self.admins.add(target.lower())
+                        self.admins.add((tenant, target.lower()))
                 continue
             if verb.startswith("remove"):
                 continue
             for permission in held:
                 if permission.lower() not in wanted:
                     continue
-                for key in {target.lower(), (target_uid or "").lower()} - {""}:
-                    known = self.grants.setdefault(key, [])
+                for app in {target.lower(), (target_uid or "").lower()} - {""}:
+                    known = self.grants.setdefault((tenant, app), [])
                     if any(g.permission.lower() == permission.lower() for g in known):
                         continue
-                    grant = Grant(target.lower(), permission, when, uid)
+                    grant = Grant(target.lower(), permission, when, uid, tenant)
                     known.append(grant)
-                    if key == target.lower():
+                    if app == target.lower():
                         new.append(grant)
         return new
+
+
+SEP = "\x1f"
+
+
+def _keyed(column: str) -> pl.Expr:
+    """``column`` qualified by the event's tenant (state is per tenant)."""
+    return pl.col("tw_tenant") + SEP + pl.col(column)
 
 
 def _in(expr: pl.Expr, values: tuple[str, ...] | set[str]) -> pl.Expr:
@@ -194,9 +206,9 @@ def evaluate(events: pl.DataFrame, policy: AccessPolicy, state: AccessState) -> 
     legacy = pl.col("auth_protocol").is_in(list(LEGACY_PROTOCOLS)) | (
         pl.col("_agent") == "BAV2ROPC"
     )
-    admins = state.admins | set(policy.admins)
+    admins = {f"{t}{SEP}{u}" for t, u in state.admins}
     methods = [m.lower() for m in r.admin_phishing_resistant_mfa.methods]
-    high_apps = {k for k in state.grants if k}
+    high_apps = {f"{t}{SEP}{a}" for t, a in state.grants}
     outside: dict[str, bool] = {}
     if r.service_principal_networks.enabled and r.service_principal_networks.allowed_networks:
         workload_ips = frame.filter(pl.col("_workload"))["_ip"]
@@ -208,7 +220,7 @@ def evaluate(events: pl.DataFrame, policy: AccessPolicy, state: AccessState) -> 
         # no MFA shown, or a method that is not phishing-resistant; MFA shown without its method
         # (the Activity API does not record it) cannot be judged and is not a violation
         "admin_phishing_resistant_mfa": (pl.col("logon_type") == "Interactive")
-        & _in(pl.col("_user"), admins)
+        & (_in(_keyed("_user"), admins) | _in(pl.col("_user"), policy.admins))
         & (~pl.col("_mfa") | ~pl.col("_method").str.to_lowercase().is_in(methods).fill_null(True)),
         "no_legacy_auth": legacy,
         "no_device_code": pl.col("auth_protocol") == "Device Code",
@@ -219,7 +231,7 @@ def evaluate(events: pl.DataFrame, policy: AccessPolicy, state: AccessState) -> 
         & pl.col("_credential").is_not_null()
         & ~pl.col("_credential").is_in(["none", ""])
         & ~pl.col("_credential").is_in(list(r.service_principal_credentials.allowed_types)),
-        "high_privilege_apps": _in(pl.col("_app"), high_apps) | _in(pl.col("_app_name"), high_apps),
+        "high_privilege_apps": _in(_keyed("_app"), high_apps) | _in(_keyed("_app_name"), high_apps),
         "guest_allowed_apps": pl.col("_guest")
         & ~pl.any_horizontal(
             _in(pl.col(c), r.guest_allowed_apps.allowed_apps)

@@ -199,10 +199,3 @@ class PipelineMetrics:
         for (source,), part in frame.group_by(["source"]):
             for stage in ("microsoft", "fetch", "store"):
                 self.latency.observe_many((stage, str(source)), part[stage])
-
-    def percentiles(self, stage: str, sink: str) -> tuple[float | None, float | None]:
-        """(p50, p99) bucket bounds of an alert latency stage for one sink."""
-        return (
-            self.alert_latency.percentile((stage, sink), 0.5),
-            self.alert_latency.percentile((stage, sink), 0.99),
-        )

@@ -19,6 +19,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -299,17 +300,12 @@ class Dispatcher:
 
     def flush(self, timeout: float) -> bool:
         """Wait until every queue is empty and no delivery is in progress (or ``timeout``)."""
-        deadline = threading.Event()
-        timer = threading.Timer(timeout, deadline.set)
-        timer.start()
-        try:
-            while not deadline.is_set():
-                if not any(self.backlog().values()):
-                    return True
-                deadline.wait(0.02)
-            return not any(self.backlog().values())
-        finally:
-            timer.cancel()
+        deadline = time.monotonic() + timeout
+        while any(self.backlog().values()):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
     def close(self, timeout: float = 10.0) -> None:
         """Deliver what is queued for up to ``timeout`` seconds, then stop retrying and close

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -239,7 +239,7 @@ class DuckDBStore:
         return exactly those (the rest were duplicates), with ``tw_stored_time``.
 
         ``stored_time`` stamps the rows (the pipeline's clock, so that latencies on a simulated
-        clock stay consistent); by default the transaction's start time."""
+        clock stay consistent); by default the wall clock."""
         if events.is_empty():
             return events
         if self.key is None:
@@ -253,8 +253,7 @@ class DuckDBStore:
                 pl.int_range(pl.len(), dtype=pl.Int32).alias("tw_pos"),
             )
             arrow = placed.to_arrow()  # noqa: F841 - read by DuckDB's replacement scan
-            if stored_time is None:
-                stored_time = self.con.execute("SELECT current_timestamp").fetchall()[0][0]
+            stored_time = stored_time or datetime.now(UTC)
             keys = self.con.execute(
                 f"INSERT OR IGNORE INTO events ({columns}, tw_seq, tw_pos, tw_stored_time) "  # noqa: S608
                 f"SELECT {columns}, tw_seq, tw_pos, ?::TIMESTAMPTZ FROM arrow "
