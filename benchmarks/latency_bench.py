@@ -10,13 +10,19 @@ The tenant's clock runs ``speed`` times faster than real time so that an attack'
 a minute or two; latencies are converted back to real seconds. Every attack scenario starts
 before the run, so their records (which Microsoft makes available 45-90 minutes after the fact)
 become available while it runs. Findings whose record was available before collection began
-are left out (they measure the backlog, not the pipeline).
+are left out (they measure the backlog and the start, not the pipeline): collection has begun
+once every source finished its first poll (connected, signed in, caught up with what was there).
 
-Availability is ``contentCreated`` for the Activity API. Graph does not say when a record
-appeared, so for Graph records the emulator's own availability time is looked up (ground
-truth); the wait until the collector's next read of that stream is part of the figure.
+Two lanes collect Entra ID's records beside the Activity API: ``graph`` polls Graph's sign-in
+list (three event types, within Microsoft's 5 requests per 10 s per tenant), ``event_hub``
+receives them from an event hub that a diagnostic setting streams to (AMQP, push).
 
-Run: ``python -m benchmarks.latency_bench [seconds]``.
+Availability is ``contentCreated`` for the Activity API and the enqueued time for an event hub.
+Graph does not say when a record appeared, so for Graph records the emulator's own availability
+time is looked up (ground truth); the wait until the collector's next read of that stream is
+part of the figure.
+
+Run: ``python -m benchmarks.latency_bench [seconds] [graph|event_hub]``.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ from tenantwatch.emulator import (
     SimTenant,
 )
 from tenantwatch.emulator.auth import GRAPH_RESOURCE, MANAGE_RESOURCE
+from tenantwatch.emulator.event_hub import EventHubNamespace
 from tenantwatch.emulator.scenarios import SCENARIOS
 from tenantwatch.emulator.timeline import DEFAULT_LATENCY
 from tenantwatch.model.clock import ScaledClock
@@ -68,7 +75,11 @@ def _quantile(values: list[float], q: float) -> float:
 
 
 def main(
-    duration_secs: float = 90.0, speed: float = 20.0, users: int = 100, tenants: int = 5
+    duration_secs: float = 90.0,
+    speed: float = 20.0,
+    users: int = 100,
+    tenants: int = 5,
+    lane: str = "graph",
 ) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="tw-latency-"))
     real_start = time.time()
@@ -101,6 +112,13 @@ def main(
         graph_requests_per_10s=0,
     )
     server = EmulatorServer(state, tls_dir=work / "tls").start()
+    hubs = None
+    if lane == "event_hub":
+        hubs = EventHubNamespace(state, tls=server.tls).start()
+        for sim in sims:
+            (work / f"hub-{sim.tenant_id}").write_text(
+                hubs.connection_string(f"entra-{sim.tenant_id}")
+            )
     receiver = HttpReceiver()
     arrivals: dict[str, float] = {}
     (work / "secret").write_text(secret)
@@ -122,7 +140,7 @@ def main(
         ),
         sources=tuple(
             source
-            for i in range(tenants)
+            for i, sim in enumerate(sims)
             for source in (
                 SourceConfig(id=f"activity-{i}", type="o365_management", tenant=f"t{i}", **poll),
                 SourceConfig(
@@ -132,6 +150,15 @@ def main(
                     version="beta",
                     event_types=("interactiveUser", "nonInteractiveUser", "servicePrincipal"),
                     **poll,
+                )
+                if hubs is None
+                else SourceConfig(
+                    id=f"hub-{i}",
+                    type="event_hub",
+                    tenant=f"t{i}",
+                    connection_string=SecretConfig(file=work / f"hub-{sim.tenant_id}"),
+                    endpoint=hubs.endpoint,
+                    initial_lookback_secs=600.0,
                 ),
             )
         ),
@@ -161,21 +188,35 @@ def main(
 
     watcher = threading.Thread(target=watch_receiver, daemon=True)
     watcher.start()
-    run_start_sim = clock.now()
+    started: list[datetime] = []
+
+    def watch_start() -> None:  # collection began once every source finished its first poll
+        while not watcher_stop.wait(0.01):
+            collectors = assembly.pipeline._collectors
+            if collectors and all(c.completed for c in collectors):
+                started.append(clock.now())
+                return
+
+    threading.Thread(target=watch_start, daemon=True).start()
+    run_begin_sim = clock.now()
     try:
         assembly.pipeline.run(duration_secs)
     finally:
         watcher_stop.set()
         watcher.join()
         assembly.close()
+        if hubs is not None:
+            hubs.stop()
         server.stop()
         receiver.stop()
 
+    run_start_sim = started[0] if started else clock.now()
     store = DuckDBStore(work / "data" / "tenantwatch.duckdb", read_only=True)
     try:
         findings = store.sql(
             "SELECT f.uid, f.rule_id, f.available_time, f.detected_time, "
-            "list(e.tw_source) AS sources, list(e.metadata.uid) AS record_ids "
+            "list(e.tw_source) AS sources, list(e.metadata.uid) AS record_ids, "
+            "max(e.tw_fetched_time) AS fetched_time "
             "FROM findings f JOIN events e ON list_contains(f.evidence_uids, e.tw_uid) "
             "AND e.tw_available_time = f.available_time GROUP BY ALL"
         )
@@ -189,11 +230,11 @@ def main(
     def wall(sim: datetime) -> float:
         return real_start + (sim - SIM_START).total_seconds() / speed
 
-    latencies: dict[str, list[float]] = {"activity_api": [], "graph": []}
+    latencies: dict[str, list[float]] = {"activity_api": [], lane: []}
     stages: dict[str, list[float]] = {
-        "graph_available_to_fetched": [],
-        "fetch_to_detect": [],
-        "detect_to_delivered": [],
+        "available_to_fetched": [],
+        "fetched_to_detected": [],
+        "detected_to_delivered": [],
     }
     skipped = 0
     for row in findings.iter_rows(named=True):
@@ -204,6 +245,8 @@ def main(
             continue
         if any(source.startswith("activity") for source in row["sources"]):
             kind, since = "activity_api", available
+        elif lane == "event_hub":  # the enqueued time is when the hub had it
+            kind, since = lane, available
         else:  # the trigger came from Graph: when did the emulator make it available?
             truth = [graph_available[r] for r in row["record_ids"] if r in graph_available]
             kind, since = "graph", max(truth, default=available)
@@ -211,12 +254,15 @@ def main(
             skipped += 1
             continue
         latencies[kind].append(arrived - wall(since))
-        if kind == "graph":  # for Graph, available_time is when the collector fetched it
-            stages["graph_available_to_fetched"].append((available - since).total_seconds() / speed)
-        stages["fetch_to_detect"].append((row["detected_time"] - available).total_seconds() / speed)
-        stages["detect_to_delivered"].append(arrived - wall(row["detected_time"]))
-    every = latencies["activity_api"] + latencies["graph"]
+        fetched = row["fetched_time"] or available
+        stages["available_to_fetched"].append((fetched - since).total_seconds() / speed)
+        stages["fetched_to_detected"].append(
+            (row["detected_time"] - fetched).total_seconds() / speed
+        )
+        stages["detected_to_delivered"].append(arrived - wall(row["detected_time"]))
+    every = latencies["activity_api"] + latencies[lane]
     result: dict[str, Any] = {
+        "lane": lane,
         "run_secs": duration_secs,
         "clock_speed": speed,
         "tenants": tenants,
@@ -224,6 +270,7 @@ def main(
         "events_stored": events,
         "findings_measured": len(every),
         "findings_skipped": skipped,
+        "startup_secs": round((run_start_sim - run_begin_sim).total_seconds() / speed, 2),
     }
     for name, values in {**latencies, "all": every, **stages}.items():
         if values:
@@ -253,6 +300,6 @@ def _graph_availability(tenant: SimTenant, start: datetime, end: datetime) -> di
 
 if __name__ == "__main__":
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 90.0
-    figures = main(seconds)
+    figures = main(seconds, lane=sys.argv[2] if len(sys.argv) > 2 else "graph")
     figures.pop("samples_secs")
     print(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())

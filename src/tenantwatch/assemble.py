@@ -44,6 +44,7 @@ from tenantwatch.sinks.dispatch import RetrySchedule
 from tenantwatch.sources.base import Source, SourceMetrics
 from tenantwatch.sources.cloud import CLOUDS, CloudEndpoints
 from tenantwatch.sources.credential import CertificateCredential, MsalCredential, SecretRef
+from tenantwatch.sources.event_hub import EventHubSource
 from tenantwatch.sources.file import FileSource
 from tenantwatch.sources.graph import GraphDirectoryAuditSource, GraphSignInSource
 from tenantwatch.sources.http import ApiClient, RequestBudget, RetryPolicy
@@ -80,6 +81,10 @@ class Assembly:
     metrics: MetricsServer | None = None
 
     def close(self) -> None:
+        for source in self.pipeline.sources:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
         if self.metrics is not None:
             self.metrics.close()
         self.store.close()
@@ -200,6 +205,26 @@ def _o365_management(
     )
 
 
+def _event_hub(
+    c: SourceConfig, ctx: TenantContext | None, clock: Clock, stop: threading.Event
+) -> Source:
+    assert ctx is not None
+    assert c.connection_string is not None
+    return EventHubSource(
+        source_id=c.id,
+        tenant=ctx.config.tenant_id,
+        connection_string=SecretRef(
+            env=c.connection_string.env, file=c.connection_string.file
+        ).read(),
+        clock=clock,
+        event_hub=c.event_hub,
+        consumer_group=c.consumer_group,
+        endpoint=c.endpoint,
+        ca_file=c.ca_file or (ctx.config.ca_file if ctx.config.cloud == "emulator" else None),
+        initial_lookback=timedelta(seconds=c.initial_lookback_secs),
+    )
+
+
 def _file(
     c: SourceConfig, ctx: TenantContext | None, clock: Clock, stop: threading.Event
 ) -> Source:
@@ -218,6 +243,7 @@ SOURCES: dict[str, SourceBuilder] = {
     "graph_signins": _graph_signins,
     "graph_directory_audits": _graph_directory_audits,
     "o365_management": _o365_management,
+    "event_hub": _event_hub,
     "file": _file,
 }
 

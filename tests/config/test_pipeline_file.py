@@ -125,3 +125,50 @@ def test_a_negative_freshness_threshold_is_refused() -> None:
     )
     assert [line for line, _ in found] == [6]
     assert "freshness_threshold_secs" in found[0][1]
+
+
+EVENT_HUB_HEAD = """\
+data_dir: data
+tenants:
+  - id: contoso
+    tenant_id: 11111111-2222-4333-8444-555555555555
+    client_id: 0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0
+    certificate: {key_file: app.key, thumbprint: 0123456789abcdef0123456789abcdef01234567}
+sources:
+"""
+
+
+def test_an_event_hub_source_resolves_its_files_beside_the_pipeline_file(tmp_path: Path) -> None:
+    path = tmp_path / "tenantwatch.yml"
+    path.write_text(
+        EVENT_HUB_HEAD
+        + "  - {id: entra, type: event_hub, tenant: contoso, event_hub: insights-logs-signinlogs,\n"
+        "     connection_string: {file: hub.connection}, ca_file: hub-ca.pem}\n"
+    )
+    (source,) = load_config(path).sources
+    assert source.connection_string is not None
+    assert source.connection_string.file == tmp_path / "hub.connection"
+    assert source.ca_file == tmp_path / "hub-ca.pem"
+    assert source.consumer_group == "$Default"
+
+
+@pytest.mark.parametrize(
+    ("source", "says"),
+    [
+        ("  - {id: entra, type: event_hub, tenant: contoso}\n", "needs connection_string"),
+        (
+            "  - {id: entra, type: event_hub, tenant: contoso, connection_string: "
+            "'Endpoint=sb://x.servicebus.windows.net/;SharedAccessKeyName=l;SharedAccessKey=hunter2'}\n",
+            "inline secrets are not allowed",
+        ),
+        (
+            "  - {id: entra, type: graph_signins, tenant: contoso, "
+            "connection_string: {env: HUB}}\n",
+            "only used by event_hub sources",
+        ),
+    ],
+)
+def test_a_wrong_event_hub_source_names_its_line(source: str, says: str) -> None:
+    found = errors_of(EVENT_HUB_HEAD + source)
+    assert any(at == 8 and says in text for at, text in found), found
+    assert not any("hunter2" in text for _, text in found)

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import httpx
 
+from tenantwatch.model.clock import SystemClock
+from tenantwatch.sources.event_hub import EventHubSource
+
 
 def test_emulator_command_serves_and_prints_a_sample_configuration(tmp_path: Path) -> None:
     gt = tmp_path / "gt.json"
@@ -60,6 +63,28 @@ def test_emulator_command_serves_and_prints_a_sample_configuration(tmp_path: Pat
         assert oct((tmp_path / "emu" / "client-secret").stat().st_mode)[-3:] == "600"
         truth = json.loads(gt.read_text())
         assert truth["scenarios"] == ["midnight-blizzard"]
+        # the event hub its diagnostic setting streams to answers with the sample's settings
+        assert "type: event_hub" in config
+        hub_file = tmp_path / "emu" / "event-hub-connection"
+        connection = hub_file.read_text()
+        assert oct(hub_file.stat().st_mode)[-3:] == "600"
+        key = connection.split("SharedAccessKey=")[1].split(";")[0]
+        assert key not in out
+        assert key not in config
+        endpoint = re.search(r"endpoint: (sb://127\.0\.0\.1:\d+)", config)
+        assert endpoint, config
+        source = EventHubSource(
+            source_id="entra_hub",
+            tenant=truth["tenant_id"],
+            connection_string=connection,
+            clock=SystemClock(),
+            endpoint=endpoint[1],
+            ca_file=ca,
+        )
+        try:
+            assert source.streams == [f"partition/{i}" for i in range(4)]
+        finally:
+            source.close()
     finally:
         proc.terminate()
         proc.wait(timeout=20)

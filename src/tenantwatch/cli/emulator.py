@@ -27,6 +27,7 @@ from tenantwatch.emulator import (
     SimTenant,
 )
 from tenantwatch.emulator.auth import GRAPH_RESOURCE, MANAGE_RESOURCE
+from tenantwatch.emulator.event_hub import EventHubNamespace
 from tenantwatch.model.clock import ScaledClock
 
 __all__ = ["EmulatorOptions", "build_emulator", "serve"]
@@ -71,6 +72,8 @@ class Emulator:
     key_file: Path
     thumbprint: str
     control_key_file: Path
+    hubs: EventHubNamespace
+    hub_connection_file: Path
 
 
 def _private(path: Path, data: bytes) -> None:
@@ -147,6 +150,15 @@ def build_emulator(options: EmulatorOptions) -> Emulator:
     control_key_file = state_dir / "control-key"
     _private(control_key_file, state.control_key.encode())
     server = EmulatorServer(state, tls_dir=state_dir / "tls", host=options.host, port=options.port)
+    # the tenant's Entra diagnostic setting streams to an event hub (1 day retained)
+    hubs = EventHubNamespace(
+        state,
+        tls=server.tls,
+        host=options.host,
+        history=timedelta(days=min(1.0, options.backfill_days)),
+    )
+    hub_connection_file = state_dir / "event-hub-connection"
+    _private(hub_connection_file, hubs.connection_string(f"entra-{tenant.tenant_id}").encode())
     if options.ground_truth is not None:
         options.ground_truth.write_text(json.dumps(tenant.ground_truth_document(), indent=2))
     return Emulator(
@@ -160,6 +172,8 @@ def build_emulator(options: EmulatorOptions) -> Emulator:
         key_file,
         thumbprint,
         control_key_file,
+        hubs,
+        hub_connection_file,
     )
 
 
@@ -179,10 +193,16 @@ def sample_config(emu: Emulator) -> str:
         f"    # certificate: {{key_file: {emu.key_file.resolve()}, thumbprint: {emu.thumbprint}}}",
         f"    publisher_id: {emu.tenant.tenant_id}",
         "sources:",
-        "  - {id: signins, type: graph_signins, tenant: emulated, version: beta,",
-        "     event_types: [interactiveUser, nonInteractiveUser, servicePrincipal, "
+        "  # Entra ID sign-ins and directory audits as a diagnostic setting streams them to an",
+        "  # event hub: each record within seconds of Microsoft writing it",
+        "  - {id: entra_hub, type: event_hub, tenant: emulated,",
+        f"     endpoint: {emu.hubs.endpoint},",
+        f"     connection_string: {{file: {emu.hub_connection_file.resolve()}}}}}",
+        "  # or poll Graph for them (5 requests per 10 s per tenant: seconds more per record)",
+        "  # - {id: signins, type: graph_signins, tenant: emulated, version: beta,",
+        "  #    event_types: [interactiveUser, nonInteractiveUser, servicePrincipal, "
         "managedIdentity]}",
-        "  - {id: directory_audits, type: graph_directory_audits, tenant: emulated}",
+        "  # - {id: directory_audits, type: graph_directory_audits, tenant: emulated}",
         "  - {id: activity, type: o365_management, tenant: emulated}",
     ]
     if emu.clock.speed != 1.0:
@@ -214,6 +234,10 @@ def serve(options: EmulatorOptions, console: Console) -> None:
     console.print(
         f"  control API               {base}/_emulator/  (X-Emulator-Key in {emu.control_key_file})"
     )
+    console.print(
+        f"  Event Hubs (AMQP, TLS)    {emu.hubs.endpoint}  hub entra-{t.tenant_id} "
+        f"(connection string in {emu.hub_connection_file})"
+    )
     console.print(f"  health                    {base}/health")
     console.print(f"  TLS CA                    {emu.server.tls.ca_file}")
     console.print(
@@ -227,5 +251,9 @@ def serve(options: EmulatorOptions, console: Console) -> None:
     console.print(f"\nSample client configuration (also in {config_file}):\n")
     console.print(sample_config(emu), markup=False, highlight=False)
     console.print("[dim]Serving until Ctrl-C.[/]")
-    with contextlib.suppress(KeyboardInterrupt):
-        emu.server.serve_forever()
+    emu.hubs.start()
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            emu.server.serve_forever()
+    finally:
+        emu.hubs.stop()

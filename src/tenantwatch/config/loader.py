@@ -187,17 +187,22 @@ def resolve_paths(config: PipelineConfig, base: Path) -> PipelineConfig:
                 update={"key_file": absolute(t.certificate.key_file)}
             )
         tenants.append(t.model_copy(update=changes))
-    sources = [
-        s.model_copy(update={"path": absolute(s.path)})
-        if s.path is not None and absolute(s.path)
-        else s
-        for s in config.sources
-    ]
 
     def secret(ref: Any) -> Any:
         if ref is None or ref.file is None or ref.file.is_absolute():
             return ref
         return ref.model_copy(update={"file": base / ref.file})
+
+    sources = [
+        s.model_copy(
+            update={
+                "path": absolute(s.path) or s.path,
+                "ca_file": absolute(s.ca_file) or s.ca_file,
+                "connection_string": secret(s.connection_string),
+            }
+        )
+        for s in config.sources
+    ]
 
     sinks = []
     for k in config.sinks:

@@ -97,7 +97,7 @@ class SourceConfig(Strict):
     """A collector. ``type`` picks it; options not used by that type are refused."""
 
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
-    type: Literal["graph_signins", "graph_directory_audits", "o365_management", "file"]
+    type: Literal["graph_signins", "graph_directory_audits", "o365_management", "event_hub", "file"]
     tenant: str | None = None
     # seconds between polls: what tenantwatch adds to Microsoft's delay at most. Activity API
     # calls are plentiful (2,000 a minute); Graph's 5 per 10 s per tenant pace polls anyway
@@ -121,12 +121,35 @@ class SourceConfig(Strict):
     initial_lookback_secs: Annotated[float, Field(gt=0, le=7 * 86400)] = 86400.0
     # a finding when no record became available on a stream for this long (0: not watched)
     freshness_threshold_secs: Annotated[float, Field(ge=0)] = 14400.0
+    # Event Hub (Entra diagnostic setting): a Listen policy's connection string, never inline
+    connection_string: SecretConfig | None = None
+    event_hub: str | None = None  # the hub's name, when the connection string has no EntityPath
+    consumer_group: str = "$Default"
+    endpoint: str | None = None  # a custom endpoint (private endpoint, gateway, the emulator)
+    ca_file: Path | None = None  # CA bundle for that endpoint's TLS certificate
     # files
     path: Path | None = None
     format: Literal["auto", "ndjson", "json", "csv"] = "auto"
 
+    @field_validator("connection_string", mode="before")
+    @classmethod
+    def _no_inline_connection_string(cls, value: object) -> object:
+        if isinstance(value, str):
+            raise ValueError(
+                "inline secrets are not allowed; use connection_string: {env: VARIABLE} or "
+                "connection_string: {file: /path/to/connection-string}"
+            )
+        return value
+
     @model_validator(mode="after")
     def _fits_type(self) -> SourceConfig:
+        if self.type == "event_hub" and self.connection_string is None:
+            raise ValueError(
+                "an event_hub source needs connection_string: {env: NAME} or {file: PATH} "
+                "(a shared access policy with the Listen right)"
+            )
+        if self.type != "event_hub" and self.connection_string is not None:
+            raise ValueError("connection_string: is only used by event_hub sources")
         if self.type == "file":
             if self.path is None:
                 raise ValueError("a file source needs path: (a file or a directory to watch)")

@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 import orjson
 import polars as pl
+import pyarrow as pa
 
 from tenantwatch.errors import Gap, StoreError
 from tenantwatch.model.batch import Checkpoint, QuarantinedRecord
@@ -413,22 +414,34 @@ class DuckDBStore:
     # -- checkpoints and quarantine -----------------------------------------------------------
 
     def save_checkpoints(self, checkpoints: list[Checkpoint]) -> None:
+        """Upsert where each stream got to; of several for one stream, the last counts (one
+        statement for all)."""
+        latest = {cp.key: cp for cp in checkpoints}
+        if not latest:
+            return
+        rows = pa.table(
+            {
+                "tenant": [cp.tenant for cp in latest.values()],
+                "source": [cp.source for cp in latest.values()],
+                "stream": [cp.stream for cp in latest.values()],
+                "watermark": pa.array(
+                    [cp.watermark for cp in latest.values()], pa.timestamp("us", tz="UTC")
+                ),
+                "state": [orjson.dumps(cp.state).decode() for cp in latest.values()],
+            }
+        )
         with self._lock:
-            for cp in checkpoints:
+            self.con.register("tw_checkpoint_rows", rows)
+            try:
                 self.con.execute(
                     """INSERT INTO checkpoints (tenant, source, stream, watermark, state)
-                       VALUES (?, ?, ?, ?, ?)
+                       SELECT tenant, source, stream, watermark, state FROM tw_checkpoint_rows
                        ON CONFLICT (tenant, source, stream) DO UPDATE SET
                            watermark = excluded.watermark, state = excluded.state,
-                           updated_time = now()""",
-                    [
-                        cp.tenant,
-                        cp.source,
-                        cp.stream,
-                        cp.watermark,
-                        orjson.dumps(cp.state).decode(),
-                    ],
+                           updated_time = now()"""
                 )
+            finally:
+                self.con.unregister("tw_checkpoint_rows")
 
     def checkpoints(self) -> dict[tuple[str, str, str], Checkpoint]:
         with self._lock:
