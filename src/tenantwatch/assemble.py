@@ -222,6 +222,8 @@ def _event_hub(
         endpoint=c.endpoint,
         ca_file=c.ca_file or (ctx.config.ca_file if ctx.config.cloud == "emulator" else None),
         initial_lookback=timedelta(seconds=c.initial_lookback_secs),
+        max_attempts=c.max_attempts,
+        retry_backoff_secs=c.retry_backoff_secs,
     )
 
 

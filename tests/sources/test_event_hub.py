@@ -195,7 +195,9 @@ def test_a_wrong_key_is_refused_and_never_shown(
 ) -> None:
     wrong_key = "d3Jvbmcta2V5LXRoYXQtbXVzdC1uZXZlci1iZS1sb2dnZWQ="
     connection = hub.connection_string(_name(tenant)).replace(hub.key, wrong_key)
-    config = tenant.config(tmp_path / "data", _source(tenant, hub, tmp_path, connection=connection))
+    config = tenant.config(
+        tmp_path / "data", _source(tenant, hub, tmp_path, connection=connection, max_attempts=1)
+    )
     assembly = assemble(config, stop=threading.Event())
     (source,) = assembly.pipeline.sources
     try:

@@ -72,6 +72,7 @@ SIGNIN_STREAMS = tuple(
 )
 ENTRA_STREAMS = (*SIGNIN_STREAMS, GRAPH_DIRECTORY_AUDITS)
 MAX_RECORDS_PER_EVENT = 50
+IO_WAIT_SECS = 0.02  # how often a connection looks for new events to send when idle
 _SELECTOR = re.compile(
     r"amqp\.annotation\.x-opt-(?P<key>offset|sequence-number|enqueued-time)\s*"
     r"(?P<op>>=|>)\s*'(?P<value>-?\d+)'"
@@ -88,8 +89,10 @@ def sas_token(resource: str, key_name: str, key: str, expiry: int) -> str:
     sig = base64.b64encode(
         hmac.new(key.encode(), f"{encoded}\n{expiry}".encode(), hashlib.sha256).digest()
     ).decode()
-    query = urllib.parse.urlencode({"sr": encoded, "sig": sig, "se": expiry, "skn": key_name})
-    return f"SharedAccessSignature {query}"
+    return (
+        f"SharedAccessSignature sr={encoded}&sig={urllib.parse.quote_plus(sig)}"
+        f"&se={expiry}&skn={key_name}"
+    )
 
 
 def _check_sas(token: str, key_name: str, key: str, now: float) -> str | None:
@@ -412,7 +415,7 @@ class _Connection:
             self.raw.settimeout(10)
             self.sock = self.context.wrap_socket(self.raw, server_side=True)
             self._handshake()
-            self.sock.settimeout(self.ns.tick_secs)
+            self.sock.settimeout(IO_WAIT_SECS)
             while not self.ns._stop.is_set():
                 frame = self._read_frame()
                 if frame is not None:
@@ -461,7 +464,7 @@ class _Connection:
         assert self.sock is not None
         self.sock.settimeout(10)
         self.sock.sendall(data)
-        self.sock.settimeout(self.ns.tick_secs)
+        self.sock.settimeout(IO_WAIT_SECS)
         self.last_sent = time.monotonic()
 
     def _send(self, channel: int, performative: Any, kind: bytes = b"\x00") -> None:

@@ -67,6 +67,8 @@ class EventHubSource:
         catch_up_secs: float = 120.0,
         prefetch: int = 300,
         queue_size: int = 64,
+        max_attempts: int = 4,
+        retry_backoff_secs: float = 0.8,
     ) -> None:
         self.id = source_id
         self.tenant = tenant
@@ -77,7 +79,13 @@ class EventHubSource:
         self.prefetch = prefetch
         self.poll_interval_secs = 0.0  # poll() itself waits for events
         self.metrics = SourceMetrics()
-        options: dict[str, Any] = {"consumer_group": consumer_group, "logging_enable": False}
+        options: dict[str, Any] = {
+            "consumer_group": consumer_group,
+            "logging_enable": False,
+            # the SDK's own retries (exponential backoff) for connecting and management calls
+            "retry_total": max_attempts - 1,
+            "retry_backoff_factor": retry_backoff_secs,
+        }
         if event_hub:
             options["eventhub_name"] = event_hub
         if endpoint:
