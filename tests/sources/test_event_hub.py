@@ -16,7 +16,7 @@ import pytest
 
 from tenantwatch.assemble import assemble
 from tenantwatch.config.model import SecretConfig, SourceConfig
-from tenantwatch.emulator.event_hub import EventHubNamespace
+from tenantwatch.emulator.event_hub import ENTRA_STREAMS, EventHubNamespace
 from tenantwatch.errors import SourceError
 from tenantwatch.store import DuckDBStore
 from tests.sources.harness import Tenant, run_once, start_tenant, stored_ids
@@ -210,3 +210,25 @@ def test_a_wrong_key_is_refused_and_never_shown(
     assert wrong_key not in str(caught.value)
     assert wrong_key not in source.metrics.last_error
     assert "unreachable" in str(caught.value) or "Unauthorized" in source.metrics.last_error
+
+
+def test_a_hub_gone_silent_raises_a_freshness_finding(
+    tenant: Tenant, hub: EventHubNamespace, tmp_path: Path
+) -> None:
+    hub.publish()
+    data = tmp_path / "data"
+    config = tenant.config(data, _source(tenant, hub, tmp_path, freshness_threshold_secs=3600))
+    run_once(tenant, config)
+    # the diagnostic setting is removed: nothing more reaches the hub
+    tenant.state.faults.update({"stall_streams": list(ENTRA_STREAMS)}, tenant.clock.now())
+    try:
+        tenant.clock.advance(timedelta(hours=2))
+        hub.publish()
+        run_once(tenant, config)  # quiet polls still move the watermarks
+        run_once(tenant, config)  # and the restarted monitor sees them fall behind
+    finally:
+        tenant.state.faults.update({"resume_streams": list(ENTRA_STREAMS)})
+        tenant.clock.advance(-timedelta(hours=2))
+    stale = _query(data, "SELECT entity_key FROM findings WHERE rule_id = 'tw_health_stream_stale'")
+    assert stale
+    assert all("partition/" in str(key) for (key,) in stale)

@@ -38,6 +38,14 @@ sources:
   - id: directory_audits
     type: graph_directory_audits
     tenant: contoso
+  # Or, for near real time, the same Entra ID logs pushed by a diagnostic setting to an event
+  # hub (a shared access policy with only the Listen right; instead of the two Graph sources).
+  # - id: entra_hub
+  #   type: event_hub
+  #   tenant: contoso
+  #   connection_string: {env: TENANTWATCH_EVENT_HUB}
+  #   event_hub: insights-logs-signinlogs   # unless the connection string has EntityPath=
+  #   consumer_group: tenantwatch
   # Exchange, SharePoint, OneDrive, Teams and Entra records (Management Activity API).
   - id: activity
     type: o365_management

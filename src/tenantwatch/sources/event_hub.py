@@ -69,6 +69,7 @@ class EventHubSource:
         queue_size: int = 64,
         max_attempts: int = 4,
         retry_backoff_secs: float = 0.8,
+        idle_checkpoint_secs: float = 60.0,
     ) -> None:
         self.id = source_id
         self.tenant = tenant
@@ -76,6 +77,7 @@ class EventHubSource:
         self.initial_lookback = initial_lookback
         self.max_wait_secs = max_wait_secs
         self.catch_up_secs = catch_up_secs
+        self.idle_checkpoint_secs = idle_checkpoint_secs
         self.prefetch = prefetch
         self.poll_interval_secs = 0.0  # poll() itself waits for events
         self.metrics = SourceMetrics()
@@ -111,6 +113,8 @@ class EventHubSource:
         self._expected: dict[str, int] = {}  # partition → next sequence number
         self._last_time: dict[str, datetime] = {}  # partition → enqueued time of the last event
         self._target: dict[str, int] = {}  # partition → last sequence number when receiving began
+        self._offsets: dict[str, str | None] = {}  # partition → offset of the last event
+        self._idle_at = -idle_checkpoint_secs  # monotonic time of the last idle checkpoint
 
     def _list_partitions(self) -> None:
         try:
@@ -148,17 +152,16 @@ class EventHubSource:
                 return
             wait = deadline - time.monotonic()
             if wait <= 0:
-                if catching_up:
-                    behind = sorted(
-                        p for p, n in self._target.items() if self._expected.get(p, 0) <= n
-                    )
-                    raise SourceError(
-                        f"partitions {', '.join(behind)} not caught up after "
-                        f"{self.catch_up_secs:.0f} s",
-                        tenant=self.tenant,
-                        stream=self.id,
-                    )
-                return
+                if not catching_up:
+                    yield from self._idle_checkpoints()
+                    return
+                behind = sorted(p for p, n in self._target.items() if self._expected.get(p, 0) <= n)
+                raise SourceError(
+                    f"partitions {', '.join(behind)} not caught up after "
+                    f"{self.catch_up_secs:.0f} s",
+                    tenant=self.tenant,
+                    stream=self.id,
+                )
             try:
                 partition, events = self._events.get(timeout=wait)
             except queue.Empty:
@@ -167,6 +170,32 @@ class EventHubSource:
             self.metrics.last_poll = self.clock.now()
             if not catching_up:
                 deadline = time.monotonic() + self.max_wait_secs
+
+    def _idle_checkpoints(self) -> Iterator[RawBatch]:
+        """Every ``idle_checkpoint_secs`` of quiet, move each partition's watermark to now
+        (its sequence number unchanged): the hub was listened to until now, so a partition that
+        stays silent (a diagnostic setting removed) grows stale for the freshness monitor."""
+        if time.monotonic() - self._idle_at < self.idle_checkpoint_secs:
+            return
+        self._idle_at = time.monotonic()
+        now = self.clock.now()
+        for partition, expected in sorted(self._expected.items()):
+            stream = f"partition/{partition}"
+            yield RawBatch(
+                tenant=self.tenant,
+                source=self.id,
+                stream=stream,
+                shape=RecordShape.AZURE_MONITOR,
+                records=[],
+                fetched_time=now,
+                checkpoint=Checkpoint(
+                    self.tenant,
+                    self.id,
+                    stream,
+                    max(now, self._last_time.get(partition, now)),
+                    {"sequence_number": expected - 1, "offset": self._offsets.get(partition)},
+                ),
+            )
 
     def _start(self, checkpoints: dict[str, Checkpoint]) -> None:
         """Receive every partition from just after its committed position."""
@@ -180,6 +209,7 @@ class EventHubSource:
                 start = sequence
                 self._expected[partition] = sequence + 1
                 self._last_time[partition] = cp.watermark  # type: ignore[union-attr]
+                self._offsets[partition] = cp.state.get("offset")  # type: ignore[union-attr]
             else:
                 start = cp.watermark if cp else self.clock.now() - self.initial_lookback
             positions[partition] = start
@@ -260,6 +290,7 @@ class EventHubSource:
                 self.metrics.add(gaps=1)
             self._expected[partition] = sequence + 1
             self._last_time[partition] = enqueued
+            self._offsets[partition] = event.offset
             records, rejected = _split(event)
             self.metrics.add(pages=1, records=len(records))
             if self.metrics.newest_available is None or enqueued > self.metrics.newest_available:
