@@ -43,7 +43,7 @@ from tenantwatch.monitor.account import (
 )
 from tenantwatch.monitor.freshness import FreshnessMonitor
 from tenantwatch.monitor.metrics import PipelineMetrics
-from tenantwatch.normalize import normalize_many
+from tenantwatch.normalize import enrich, normalize_many
 from tenantwatch.sinks.base import Sink
 from tenantwatch.sinks.dispatch import Dispatcher, RetrySchedule
 from tenantwatch.sources.base import Source
@@ -235,6 +235,7 @@ class Pipeline:
 
     def start(self, *, once: bool = False) -> None:
         """Stage 1: start one collector thread per source, from the committed checkpoints."""
+        enrich.load_in_background()  # while the sources connect
         committed = self.store.checkpoints()
         self._pin_first_watermarks(committed)
         newest = {(t, src, st): when for t, src, st, when in self.store.newest_available()}

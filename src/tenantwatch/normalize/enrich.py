@@ -17,7 +17,7 @@ from geoip2fast import GeoIP2Fast
 
 from tenantwatch.normalize.columns import obj
 
-__all__ = ["enrich_endpoints", "lookup"]
+__all__ = ["enrich_endpoints", "load_in_background", "lookup"]
 
 _lock = threading.Lock()
 _db: dict[str, Any] = {}
@@ -28,6 +28,12 @@ def _database() -> Any:
         if "asn" not in _db:
             _db["asn"] = GeoIP2Fast(verbose=False, geoip2fast_data_file="geoip2fast-asn.dat.gz")
         return _db["asn"]
+
+
+def load_in_background() -> None:
+    """Start loading the database (a few seconds) in a thread, so that the first batch a
+    starting pipeline normalizes does not wait for it while its sources connect."""
+    threading.Thread(target=_database, daemon=True, name="geoip-load").start()
 
 
 @lru_cache(maxsize=65536)

@@ -42,6 +42,10 @@ from tenantwatch.sources.base import SourceMetrics
 __all__ = ["EventHubSource"]
 
 log = logging.getLogger("tenantwatch.sources.event_hub")
+# How long the SDK's reader waits on the socket before handing over what it has: its default
+# (0.2 s) added 0.4 s at the median and up to 1 s per event; 0.05 s adds about 0.1 s at the
+# same CPU cost (measured against the emulated namespace).
+SOCKET_TIMEOUT = 0.05
 # the SDK logs every AMQP state change at INFO; its warnings still come through
 logging.getLogger("azure.eventhub").setLevel(logging.WARNING)
 
@@ -87,6 +91,7 @@ class EventHubSource:
             # the SDK's own retries (exponential backoff) for connecting and management calls
             "retry_total": max_attempts - 1,
             "retry_backoff_factor": retry_backoff_secs,
+            "socket_timeout": SOCKET_TIMEOUT,
         }
         if event_hub:
             options["eventhub_name"] = event_hub
