@@ -178,7 +178,9 @@ def test_events_older_than_the_retention_are_gone(tmp_path: Path) -> None:
         tick_secs=3600,
     )
     ns.publish()
-    for partition in ns.hubs[_hub(ns)].partitions:
+    ns.stop()  # never served: its socket is released
+    partitions = ns.hubs[_hub(ns)].partitions
+    for partition in partitions:
         assert all(e.enqueued >= NOW - timedelta(minutes=30) for e in partition.events)
-        if partition.events:  # sequence numbers keep counting from the first event ever
-            assert partition.events[-1].sequence_number == partition.next_sequence - 1
+    # older events were dropped; sequence numbers go on from the first event ever enqueued
+    assert any(p.events and p.events[0].sequence_number > 0 for p in partitions)

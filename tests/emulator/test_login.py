@@ -101,3 +101,4 @@ def test_certificate_credential_signs_a_verified_assertion(tmp_path) -> None:  #
             credential("00" * 20).token(GRAPH_RESOURCE)
     finally:
         emu.server.stop()
+        emu.hubs.stop()

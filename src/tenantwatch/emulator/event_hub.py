@@ -203,11 +203,11 @@ class EventHubNamespace:
             key or base64.b64encode(hashlib.sha256(state.control_key.encode()).digest()).decode()
         )
         self.tick_secs = tick_secs
-        if port == 0:
-            with socket.socket() as probe:
-                probe.bind((host, 0))
-                port = int(probe.getsockname()[1])
-        self.port = port
+        # bound now (port 0: a free one), listening once started
+        self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))
+        self.port = int(self._sock.getsockname()[1])
         now = state.clock.now()
         self.hubs: dict[str, _Hub] = {
             f"entra-{tenant_id}": _Hub(
@@ -221,7 +221,6 @@ class EventHubNamespace:
         self.events_published = 0
         self.lock = threading.Lock()
         self._stop = threading.Event()
-        self._sock: socket.socket | None = None
         self._threads: list[threading.Thread] = []
 
     # -- what a client needs --------------------------------------------------------------------
@@ -229,7 +228,8 @@ class EventHubNamespace:
     @property
     def endpoint(self) -> str:
         """The address to connect to (``custom_endpoint_address`` of the Event Hubs SDK)."""
-        return f"sb://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"sb://{host}:{self.port}"
 
     def connection_string(self, hub: str) -> str:
         return (
@@ -290,12 +290,8 @@ class EventHubNamespace:
     def start(self) -> EventHubNamespace:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(str(self.tls.cert_file), str(self.tls.key_file))
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        sock.listen(64)
-        sock.settimeout(0.2)
-        self._sock = sock
+        self._sock.listen(64)
+        self._sock.settimeout(0.2)
         for target, name in ((self._accept, "accept"), (self._publish_loop, "publish")):
             thread = threading.Thread(
                 target=target,
@@ -312,7 +308,6 @@ class EventHubNamespace:
             self.publish()
 
     def _accept(self, context: ssl.SSLContext) -> None:
-        assert self._sock is not None
         while not self._stop.is_set():
             try:
                 raw, _ = self._sock.accept()
@@ -328,8 +323,7 @@ class EventHubNamespace:
 
     def stop(self) -> None:
         self._stop.set()
-        if self._sock is not None:
-            self._sock.close()
+        self._sock.close()
         for thread in self._threads:
             thread.join(timeout=5)
 
@@ -407,6 +401,7 @@ class _Connection:
         self.granted: dict[str, float] = {}  # resource → expiry (put-token)
         self.max_frame = 512
         self.last_sent = time.monotonic()
+        self._first = (0, True)  # delivery id and settled flag of the transfer being read
 
     # plumbing ------------------------------------------------------------------------------------
 
