@@ -167,20 +167,20 @@ def test_a_wrong_or_expired_token_is_refused(namespace: EventHubNamespace) -> No
 
 
 def test_events_older_than_the_retention_are_gone(tmp_path: Path) -> None:
-    clock = ManualClock(NOW)
-    tenant = SimTenant.build(seed=4, users=10, start=NOW, history=timedelta(hours=2), scenarios=[])
+    clock = ManualClock(NOW - timedelta(hours=2))
+    tenant = SimTenant.build(seed=4, users=10, start=NOW, history=timedelta(hours=3), scenarios=[])
     state = EmulatorState(clock=clock, idp=IdentityProvider(), tenants={tenant.tenant_id: tenant})
     ns = EventHubNamespace(
-        state,
-        tls=ensure_tls(tmp_path),
-        history=timedelta(hours=2),
-        retention=timedelta(minutes=30),
-        tick_secs=3600,
+        state, tls=ensure_tls(tmp_path), retention=timedelta(minutes=30), tick_secs=3600
     )
-    ns.publish()
-    ns.stop()  # never served: its socket is released
+    ns.stop()  # never served: only its partitions are looked at
+    for _ in range(12):  # two hours, published every 10 minutes
+        clock.advance(timedelta(minutes=10))
+        ns.publish()
     partitions = ns.hubs[_hub(ns)].partitions
     for partition in partitions:
-        assert all(e.enqueued >= NOW - timedelta(minutes=30) for e in partition.events)
-    # older events were dropped; sequence numbers go on from the first event ever enqueued
-    assert any(p.events and p.events[0].sequence_number > 0 for p in partitions)
+        assert partition.events
+        assert all(e.enqueued >= clock.now() - timedelta(minutes=30) for e in partition.events)
+        # older events were dropped; sequence numbers go on from the first event ever enqueued
+        assert partition.events[0].sequence_number > 0
+        assert partition.events[-1].sequence_number == partition.next_sequence - 1
