@@ -44,7 +44,7 @@ sources:
   #   type: event_hub
   #   tenant: contoso
   #   connection_string: {env: TENANTWATCH_EVENT_HUB}
-  #   event_hub: insights-logs-signinlogs   # unless the connection string has EntityPath=
+  #   event_hub: entra-logs   # the hub named in the setting (or EntityPath= in the string)
   #   consumer_group: tenantwatch
   # Exchange, SharePoint, OneDrive, Teams and Entra records (Management Activity API).
   - id: activity
