@@ -116,9 +116,9 @@ def main(
     if lane == "event_hub":
         hubs = EventHubNamespace(state, tls=server.tls).start()
         for sim in sims:
-            (work / f"hub-{sim.tenant_id}").write_text(
-                hubs.connection_string(f"entra-{sim.tenant_id}")
-            )
+            hub_file = work / f"hub-{sim.tenant_id}"
+            hub_file.write_text(hubs.connection_string(f"entra-{sim.tenant_id}"))
+            hub_file.chmod(0o600)
     receiver = HttpReceiver()
     arrivals: dict[str, float] = {}
     (work / "secret").write_text(secret)

@@ -137,6 +137,7 @@ def test_selectors_on_sequence_number_offset_and_enqueued_time(
     assert len(stored) >= 4
     middle = stored[len(stored) // 2]
     after = [e.sequence_number for e in stored if e.sequence_number > middle.sequence_number]
+    assert after
     assert [e.sequence_number for e in _receive(namespace, "0", middle.sequence_number)] == after
     from_it = [e.sequence_number for e in stored if e.sequence_number >= middle.sequence_number]
     assert [
@@ -144,6 +145,7 @@ def test_selectors_on_sequence_number_offset_and_enqueued_time(
     ] == from_it
     assert [e.sequence_number for e in _receive(namespace, "0", str(middle.offset))] == after
     later = [e.sequence_number for e in stored if e.enqueued > middle.enqueued]
+    assert later
     assert [e.sequence_number for e in _receive(namespace, "0", middle.enqueued)] == later
 
 
@@ -159,7 +161,8 @@ def test_a_wrong_or_expired_token_is_refused(namespace: EventHubNamespace) -> No
     expired = sas_token(resource, namespace.key_name, namespace.key, int(now) - 1)
     other_policy = sas_token(resource, "manage", namespace.key, int(now) + 60)
     assert _check_sas(good, namespace.key_name, namespace.key, now) == (
-        f"{namespace.namespace}/{_hub(namespace)}"
+        f"{namespace.namespace}/{_hub(namespace)}",
+        int(now) + 60,
     )
     assert _check_sas(expired, namespace.key_name, namespace.key, now) is None
     assert _check_sas(other_policy, namespace.key_name, namespace.key, now) is None

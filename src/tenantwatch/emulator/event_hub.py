@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import logging
 import re
 import socket
@@ -75,7 +76,7 @@ MAX_RECORDS_PER_EVENT = 50
 IO_WAIT_SECS = 0.02  # how often a connection looks for new events to send when idle
 _SELECTOR = re.compile(
     r"amqp\.annotation\.x-opt-(?P<key>offset|sequence-number|enqueued-time)\s*"
-    r"(?P<op>>=|>)\s*'(?P<value>-?\d+)'"
+    r"(?P<op>>=|>)\s*'(?P<value>-?\d+|@latest)'"
 )
 _PARTITION_ADDRESS = re.compile(
     r"^(?:amqps?://[^/]+/)?(?P<hub>[^/]+)/ConsumerGroups/(?P<group>[^/]+)/Partitions/(?P<pid>\d+)$",
@@ -95,8 +96,9 @@ def sas_token(resource: str, key_name: str, key: str, expiry: int) -> str:
     )
 
 
-def _check_sas(token: str, key_name: str, key: str, now: float) -> str | None:
-    """The resource a valid token grants (lower case, without scheme), else None."""
+def _check_sas(token: str, key_name: str, key: str, now: float) -> tuple[str, int] | None:
+    """The resource a valid token grants (lower case, without scheme) and when it expires,
+    else None."""
     if not token.startswith("SharedAccessSignature "):
         return None
     fields = urllib.parse.parse_qs(token.removeprefix("SharedAccessSignature "))
@@ -116,7 +118,12 @@ def _check_sas(token: str, key_name: str, key: str, now: float) -> str | None:
     ).decode()
     if not hmac.compare_digest(expected, sig):
         return None
-    return re.sub(r"^(sb|amqps?|https?)://", "", resource.lower()).rstrip("/")
+    return re.sub(r"^(sb|amqps?|https?)://", "", resource.lower()).rstrip("/"), expires
+
+
+def _covers(resource: str, wanted: str) -> bool:
+    """A token for ``resource`` grants ``wanted``: the same path or one below it."""
+    return wanted == resource or wanted.startswith(resource + "/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +199,7 @@ class EventHubNamespace:
         key_name: str = "tenantwatch-listen",
         key: str | None = None,
         tick_secs: float = 0.05,
+        consumer_groups: tuple[str, ...] = ("$Default", "tenantwatch"),
     ) -> None:
         self.state = state
         self.tls = tls
@@ -203,6 +211,7 @@ class EventHubNamespace:
             key or base64.b64encode(hashlib.sha256(state.control_key.encode()).digest()).decode()
         )
         self.tick_secs = tick_secs
+        self.consumer_groups = consumer_groups
         # bound now (port 0: a free one), listening once started
         self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -581,6 +590,11 @@ class _Connection:
             return ("amqp:not-found", f"The messaging entity '{link.address}' was not found.")
         if not self._allowed(hub.name, link.address):
             return ("amqp:unauthorized-access", f"Unauthorized access to '{hub.name}'.")
+        if match["group"].lower() not in {g.lower() for g in self.ns.consumer_groups}:
+            return (
+                "amqp:not-found",
+                f"The messaging entity '{hub.name}/ConsumerGroups/{match['group']}' was not found.",
+            )
         pid = int(match["pid"])
         if pid >= len(hub.partitions):
             return ("amqp:not-found", f"Partition {pid} does not exist.")
@@ -602,10 +616,7 @@ class _Connection:
         path = re.sub(r"^amqps?://[^/]+/", "", address).lower()
         wanted = f"{self.ns.namespace}/{path}"
         now = time.time()
-        return any(
-            expiry > now and (wanted == r or wanted.startswith(r + "/"))
-            for r, expiry in self.granted.items()
-        )
+        return any(expiry > now and _covers(r, wanted) for r, expiry in self.granted.items())
 
     def _transfer(self, channel: int, f: list[Any]) -> None:
         key = (channel, f[0])
@@ -653,10 +664,11 @@ class _Connection:
             return self._reply(request, 400, "Unsupported operation")
         data: Any = request.data or []
         token = _text(request.value if request.value is not None else b"".join(data))
-        resource = _check_sas(token, self.ns.key_name, self.ns.key, time.time())
-        if resource is None:
+        granted = _check_sas(token, self.ns.key_name, self.ns.key, time.time())
+        if granted is None:
             return self._reply(request, 401, "InvalidSignature: the token is not valid.")
-        self.granted[resource] = time.time() + 3600
+        resource, expires = granted
+        self.granted[resource] = float(expires)  # links need a new token after ``se``
         return self._reply(request, 202, "Accepted")
 
     def _management(self, props: dict[str, Any], request: Message) -> Message:
@@ -666,10 +678,10 @@ class _Connection:
         hub = self.ns.hubs.get(name)
         if hub is None:
             return self._reply(request, 404, f"The messaging entity '{name}' was not found.")
-        resource = _check_sas(
+        granted = _check_sas(
             _text(props.get("security_token")), self.ns.key_name, self.ns.key, time.time()
         )
-        if resource is None or not f"{self.ns.namespace}/{name}".lower().startswith(resource):
+        if granted is None or not _covers(granted[0], f"{self.ns.namespace}/{name}".lower()):
             return self._reply(request, 401, "Unauthorized")
         kind = _text(props.get("type"))
         if kind == "com.microsoft:eventhub":
@@ -717,11 +729,10 @@ class _Connection:
             if link.hub is None or link.credit <= 0:
                 continue
             with self.ns.lock:
-                events = list(link.hub.partitions[link.partition].events)
-            if not events:
-                continue
-            index = max(0, link.next_sequence - events[0].sequence_number)
-            for e in events[index : index + link.credit]:
+                held = link.hub.partitions[link.partition].events
+                index = max(0, link.next_sequence - held[0].sequence_number) if held else 0
+                events = list(itertools.islice(held, index, index + link.credit))
+            for e in events:
                 message = Message(
                     data=[e.body],
                     message_annotations={
@@ -765,6 +776,8 @@ def _start_sequence(selector: str, partition: _Partition) -> int | None:
     m = _SELECTOR.search(selector)
     if m is None:
         return None
+    if m["value"] == "@latest":  # only what is enqueued from now on
+        return partition.next_sequence
     value = int(m["value"])
     if value == -1 and m["key"] == "offset":  # "-1": from the start of the stream
         return oldest
