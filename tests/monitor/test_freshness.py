@@ -60,6 +60,14 @@ def test_a_collector_catching_up_on_a_backlog_is_not_a_stalled_feed() -> None:
         assert m.check(T0) == []
 
 
+def test_a_stream_first_seen_after_the_start_is_watched_too() -> None:
+    m = FreshnessMonitor({"activity": timedelta(hours=1)})  # no watch(): unknown at start
+    m.observe([batch(T0, T0)])
+    m.observe([batch(None, T0 + timedelta(minutes=61), records=0)])
+    (found,) = m.check(T0 + timedelta(minutes=61))
+    assert found.rule_id == "tw_health_stream_stale"
+
+
 def test_a_source_without_a_threshold_is_not_watched() -> None:
     m = FreshnessMonitor({"activity": timedelta(0)})
     m.watch(KEY, T0)

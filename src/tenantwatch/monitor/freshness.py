@@ -85,10 +85,15 @@ class FreshnessMonitor:
                 current.watermark = watermark
 
     def observe(self, raws: list[RawBatch]) -> None:
-        """Batches with records move their stream's newest availability time forward."""
+        """Batches with records move their stream's newest availability time forward. A stream
+        that first shows up here (an event hub's partitions when the hub could not be reached
+        at start) is watched from then on, if its source is."""
         with self._lock:
             for raw in raws:
-                state = self._streams.get((raw.tenant, raw.source, raw.stream))
+                key = (raw.tenant, raw.source, raw.stream)
+                state = self._streams.get(key)
+                if state is None and raw.source in self.thresholds:
+                    state = self._streams[key] = _Stream(None, raw.fetched_time)
                 if state is None:
                     continue
                 cp = raw.checkpoint

@@ -145,13 +145,11 @@ class EventHubSource:
 
     @property
     def streams(self) -> list[str]:
-        """``partition/<id>`` for every partition (asked of the hub once; empty while it cannot
-        be reached, so a start does not fail on it)."""
-        if self._partitions is None:
-            if self._lookup.is_alive():
-                self._lookup.join()
-            else:
-                self._list_partitions()
+        """``partition/<id>`` for every partition (asked of the hub once, in the background;
+        empty while it cannot be reached: the pipeline asks for streams on every batch, so
+        this never calls the hub itself — :meth:`poll` asks again)."""
+        if self._partitions is None and self._lookup.is_alive():
+            self._lookup.join()
         return [f"partition/{p}" for p in self._partitions or []]
 
     def poll(self, checkpoints: dict[str, Checkpoint]) -> Iterator[RawBatch]:
@@ -160,7 +158,9 @@ class EventHubSource:
         started; later polls return after ``max_wait_secs`` without a new event."""
         self.metrics.add(polls=1)
         if self._thread is None or not self._thread.is_alive():
-            if not self.streams:
+            if self._partitions is None:
+                self._list_partitions()
+            if not self._partitions:
                 raise SourceError("event hub unreachable", tenant=self.tenant, stream=self.id)
             self._start(checkpoints)
         catching_up = bool(self._target)
