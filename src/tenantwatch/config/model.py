@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "AccessConfig",
@@ -42,10 +42,20 @@ class Strict(BaseModel):
 
 
 class SecretConfig(Strict):
-    """A secret's location: an environment variable or a file (mode 0600 recommended)."""
+    """A secret's location: an environment variable or a file (mode 0600 recommended). The
+    secret itself written in its place is refused, wherever a secret is expected."""
 
     env: str | None = None
     file: Path | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_inline(cls, value: object) -> object:
+        if isinstance(value, str):
+            raise ValueError(
+                "inline secrets are not allowed; use {env: VARIABLE} or {file: /path/to/secret}"
+            )
+        return value
 
     @model_validator(mode="after")
     def _one(self) -> SecretConfig:
@@ -73,16 +83,6 @@ class TenantConfig(Strict):
     client_secret: SecretConfig | None = None
     certificate: CertificateConfig | None = None
     publisher_id: str | None = None
-
-    @field_validator("client_secret", mode="before")
-    @classmethod
-    def _no_inline_secret(cls, value: object) -> object:
-        if isinstance(value, str):
-            raise ValueError(
-                "inline secrets are not allowed; use client_secret: {env: VARIABLE} or "
-                "client_secret: {file: /path/to/secret}"
-            )
-        return value
 
     @model_validator(mode="after")
     def _credentials(self) -> TenantConfig:
@@ -130,16 +130,6 @@ class SourceConfig(Strict):
     # files
     path: Path | None = None
     format: Literal["auto", "ndjson", "json", "csv"] = "auto"
-
-    @field_validator("connection_string", mode="before")
-    @classmethod
-    def _no_inline_connection_string(cls, value: object) -> object:
-        if isinstance(value, str):
-            raise ValueError(
-                "inline secrets are not allowed; use connection_string: {env: VARIABLE} or "
-                "connection_string: {file: /path/to/connection-string}"
-            )
-        return value
 
     @model_validator(mode="after")
     def _fits_type(self) -> SourceConfig:
@@ -236,15 +226,6 @@ class SinkConfig(Strict):
     starttls: bool = True
     ca_file: Path | None = None  # a private CA for the receiver's certificate
 
-    @field_validator("secret", "webhook_url", "password", mode="before")
-    @classmethod
-    def _no_inline_secret(cls, value: object) -> object:
-        if isinstance(value, str):
-            raise ValueError(
-                "inline secrets are not allowed; use {env: VARIABLE} or {file: /path/to/secret}"
-            )
-        return value
-
     @model_validator(mode="after")
     def _fits_type(self) -> SinkConfig:
         required, allowed = SINK_OPTIONS[self.type]
@@ -283,16 +264,6 @@ class MetricsConfig(Strict):
 
     listen: Annotated[str, Field(pattern=r"^[^:\s]+:\d{1,5}$")] = "127.0.0.1:9464"
     token: SecretConfig
-
-    @field_validator("token", mode="before")
-    @classmethod
-    def _no_inline_token(cls, value: object) -> object:
-        if isinstance(value, str):
-            raise ValueError(
-                "inline secrets are not allowed; use token: {env: VARIABLE} or "
-                "token: {file: /path/to/token}"
-            )
-        return value
 
     @property
     def host(self) -> str:

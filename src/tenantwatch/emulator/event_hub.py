@@ -84,14 +84,17 @@ _PARTITION_ADDRESS = re.compile(
 )
 
 
+def _signature(resource: str, expiry: int | str, key: str) -> str:
+    """HMAC-SHA256 of the URL-encoded resource and the expiry, base64 (the SAS ``sig``)."""
+    signed = f"{urllib.parse.quote_plus(resource)}\n{expiry}".encode()
+    return base64.b64encode(hmac.new(key.encode(), signed, hashlib.sha256).digest()).decode()
+
+
 def sas_token(resource: str, key_name: str, key: str, expiry: int) -> str:
     """A Shared Access Signature for ``resource`` (what a client's SDK computes)."""
-    encoded = urllib.parse.quote_plus(resource)
-    sig = base64.b64encode(
-        hmac.new(key.encode(), f"{encoded}\n{expiry}".encode(), hashlib.sha256).digest()
-    ).decode()
     return (
-        f"SharedAccessSignature sr={encoded}&sig={urllib.parse.quote_plus(sig)}"
+        f"SharedAccessSignature sr={urllib.parse.quote_plus(resource)}"
+        f"&sig={urllib.parse.quote_plus(_signature(resource, expiry, key))}"
         f"&se={expiry}&skn={key_name}"
     )
 
@@ -109,14 +112,7 @@ def _check_sas(token: str, key_name: str, key: str, now: float) -> tuple[str, in
         return None
     if name != key_name or expires < now:
         return None
-    expected = base64.b64encode(
-        hmac.new(
-            key.encode(),
-            f"{urllib.parse.quote_plus(resource)}\n{expiry}".encode(),
-            hashlib.sha256,
-        ).digest()
-    ).decode()
-    if not hmac.compare_digest(expected, sig):
+    if not hmac.compare_digest(_signature(resource, expiry, key), sig):
         return None
     return re.sub(r"^(sb|amqps?|https?)://", "", resource.lower()).rstrip("/"), expires
 
@@ -639,7 +635,7 @@ class _Connection:
         props = {_text(k): v for k, v in (message.application_properties or {}).items()}
         node = link.address.lower()
         reply = (
-            self._put_token(message, props) if node == "$cbs" else self._management(props, message)
+            self._put_token(message, props) if node == "$cbs" else self._management(message, props)
         )
         reply_to = _text(message.properties.reply_to if message.properties else "") or node
         for out in self.links.values():
@@ -671,7 +667,7 @@ class _Connection:
         self.granted[resource] = float(expires)  # links need a new token after ``se``
         return self._reply(request, 202, "Accepted")
 
-    def _management(self, props: dict[str, Any], request: Message) -> Message:
+    def _management(self, request: Message, props: dict[str, Any]) -> Message:
         if _text(props.get("operation")) != "READ":
             return self._reply(request, 400, "Unsupported operation")
         name = _text(props.get("name"))

@@ -33,6 +33,8 @@ def _database() -> Any:
 def load_in_background() -> None:
     """Start loading the database (a few seconds) in a thread, so that the first batch a
     starting pipeline normalizes does not wait for it while its sources connect."""
+    if "asn" in _db:  # already loaded (an earlier start in this process)
+        return
     threading.Thread(target=_database, daemon=True, name="geoip-load").start()
 
 

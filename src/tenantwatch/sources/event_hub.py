@@ -205,16 +205,15 @@ class EventHubSource:
             stream = f"partition/{partition}"
             expected = self._expected.get(partition)
             if expected is None:  # nothing received yet: resume from a time a little back
-                yield RawBatch(
-                    tenant=self.tenant,
-                    source=self.id,
-                    stream=stream,
-                    shape=RecordShape.AZURE_MONITOR,
-                    records=[],
-                    fetched_time=now,
-                    checkpoint=Checkpoint(self.tenant, self.id, stream, now - IDLE_MARGIN, {}),
+                checkpoint = Checkpoint(self.tenant, self.id, stream, now - IDLE_MARGIN, {})
+            else:
+                checkpoint = Checkpoint(
+                    self.tenant,
+                    self.id,
+                    stream,
+                    max(now, self._last_time.get(partition, now)),
+                    {"sequence_number": expected - 1, "offset": self._offsets.get(partition)},
                 )
-                continue
             yield RawBatch(
                 tenant=self.tenant,
                 source=self.id,
@@ -222,13 +221,7 @@ class EventHubSource:
                 shape=RecordShape.AZURE_MONITOR,
                 records=[],
                 fetched_time=now,
-                checkpoint=Checkpoint(
-                    self.tenant,
-                    self.id,
-                    stream,
-                    max(now, self._last_time.get(partition, now)),
-                    {"sequence_number": expected - 1, "offset": self._offsets.get(partition)},
-                ),
+                checkpoint=checkpoint,
             )
 
     def _start(self, checkpoints: dict[str, Checkpoint]) -> None:
